@@ -1,0 +1,45 @@
+import { evaluateDay, formatHistory, parseHistory, upsertHistory } from '../core/evaluation.js';
+import { PATHS } from '../core/pipeline.js';
+import { dayRows, parseSeries } from '../core/series.js';
+import { ChatcastError } from '../core/errors.js';
+import { exists, readText, writeFiles } from '../io/files.js';
+import type { Workspace } from '../io/workspace.js';
+import { readForecast } from './forecast.js';
+import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
+
+// Scores the forecast made for D against D's hours; the first day (no forecast) is a recorded skip.
+export async function evaluate(ws: Workspace, day: string, ctx: Context) {
+  const seriesFile = ws.path(PATHS.series);
+  const series = parseSeries(
+    await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`),
+    seriesFile,
+  );
+  const actual = dayRows(series, day);
+  if (actual.length === 0) {
+    throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);
+  }
+  const evaluation = evaluateDay(day, actual, await readForecast(ws, day));
+  const historyFile = ws.path(PATHS.history);
+  const history = (await exists(historyFile)) ? parseHistory(await readText(historyFile, 'metrics history'), historyFile) : undefined;
+  await writeFiles([
+    { path: historyFile, data: formatHistory(upsertHistory(history, evaluation)) },
+    { path: ws.path(PATHS.metrics), data: JSON.stringify(evaluation, null, 2) + '\n' },
+  ]);
+  if (evaluation.status === 'skipped') {
+    ctx.log.warn({ step: 'evaluate', ...evaluation }, `evaluate skipped ${day}: ${evaluation.reason}`);
+  } else {
+    ctx.log.info({ step: 'evaluate', ...evaluation }, `scored ${day}: sMAPE ${evaluation.smape}, MAE ${evaluation.mae}, RMSE ${evaluation.rmse}`);
+  }
+  return evaluation;
+}
+
+// `chatcast evaluate`
+export default defineCommand<StepArgs>({
+  name: 'evaluate',
+  describe: 'Score the forecast made for the day against what happened (sMAPE, MAE, RMSE)',
+  args: STEP_ARGS,
+  async run(args, ctx) {
+    const { ws, day } = await openStep(args, ctx);
+    return evaluate(ws, day, ctx);
+  },
+});

@@ -1,0 +1,54 @@
+import { addDays } from '../core/dates.js';
+import { actualFigure, forecastFigure } from '../core/charts.js';
+import { ChatcastError } from '../core/errors.js';
+import { PATHS } from '../core/pipeline.js';
+import { dayRows, parseSeries } from '../core/series.js';
+import { renderPngs } from '../io/browser.js';
+import { readText, writeFiles } from '../io/files.js';
+import type { Workspace } from '../io/workspace.js';
+import { readForecast } from './forecast.js';
+import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
+
+// Where render puts the two charts of a day.
+export function chartPaths(ws: Workspace, day: string) {
+  return { actual: ws.path(PATHS.charts, day, 'actual.png'), forecast: ws.path(PATHS.charts, day, 'forecast.png') };
+}
+
+// Draws D's actual hours beside the forecast made for D, and the forecast for D+1, as PNGs.
+export async function render(ws: Workspace, day: string, ctx: Context) {
+  const { title, timezone: zone } = ws.params.chat;
+  const { width, height, language } = ws.params.render;
+  const seriesFile = ws.path(PATHS.series);
+  const series = parseSeries(await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`), seriesFile);
+  const actual = dayRows(series, day);
+  if (actual.length === 0) {
+    throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);
+  }
+  const next = await readForecast(ws, addDays(day, 1));
+  if (!next) {
+    throw new ChatcastError('STATE', `Missing forecast for ${addDays(day, 1)}: run "chatcast forecast --date ${day}" first`);
+  }
+  const figures = [
+    actualFigure({ title, day, zone, language, actual, forecast: await readForecast(ws, day) }),
+    forecastFigure({ title, zone, language, forecast: next }),
+  ];
+  const [actualPng, forecastPng] = await renderPngs(figures, { width, height });
+  const paths = chartPaths(ws, day);
+  await writeFiles([
+    { path: paths.actual, data: actualPng },
+    { path: paths.forecast, data: forecastPng },
+  ]);
+  ctx.log.info({ step: 'render', day, charts: paths, width, height }, `rendered ${day} charts`);
+  return paths;
+}
+
+// `chatcast render`
+export default defineCommand<StepArgs>({
+  name: 'render',
+  describe: "Draw the day's actual-vs-forecast chart and the next day's forecast chart (PNG)",
+  args: STEP_ARGS,
+  async run(args, ctx) {
+    const { ws, day } = await openStep(args, ctx);
+    return render(ws, day, ctx);
+  },
+});

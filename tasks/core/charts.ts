@@ -1,0 +1,120 @@
+import type { ForecastDoc } from './forecast.js';
+import type { SeriesRow } from './series.js';
+
+// A plotly figure as plain data: what the browser draws.
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+// Chart wording per language; the channel reads Russian by default.
+const TEXT = {
+  ru: {
+    actualTitle: (title: string, day: string, zone: string) => `«${title}»: сообщения по часам, ${day} (${zone})`,
+    forecastTitle: (title: string, day: string, zone: string) => `«${title}»: прогноз на ${day} (${zone})`,
+    hour: (zone: string) => `Час (${zone})`,
+    messages: 'Сообщений за час',
+    actual: 'Факт',
+    forecastMade: 'Прогноз, сделанный накануне',
+    forecast: 'Прогноз',
+    totals: (actual: number, forecast: number | null) =>
+      `Всего: ${actual}` + (forecast === null ? ' · прогноза на этот день не было' : ` · прогноз: ${fmt(forecast)}`),
+    expected: (total: number, peak: string) => `Ожидается всего ≈ ${fmt(total)} · пик около ${peak}`,
+  },
+  en: {
+    actualTitle: (title: string, day: string, zone: string) => `${title}: messages per hour, ${day} (${zone})`,
+    forecastTitle: (title: string, day: string, zone: string) => `${title}: forecast for ${day} (${zone})`,
+    hour: (zone: string) => `Hour (${zone})`,
+    messages: 'Messages per hour',
+    actual: 'Actual',
+    forecastMade: 'Forecast made the day before',
+    forecast: 'Forecast',
+    totals: (actual: number, forecast: number | null) =>
+      `Total: ${actual}` + (forecast === null ? ' · no forecast was made for this day' : ` · forecast: ${fmt(forecast)}`),
+    expected: (total: number, peak: string) => `Expected total ≈ ${fmt(total)} · peak around ${peak}`,
+  },
+} as const;
+
+function fmt(value: number): string {
+  return (Math.round(value * 10) / 10).toString();
+}
+
+// Hour labels on the chat's clock; on the night the clocks go back the repeated hour shows its offset.
+export function hourLabels(hours: { local: string; offset: string }[]): string[] {
+  const seen = new Map<string, number>();
+  for (const h of hours) seen.set(h.local, (seen.get(h.local) ?? 0) + 1);
+  return hours.map((h) => (seen.get(h.local)! > 1 ? `${h.local} (UTC${h.offset})` : h.local));
+}
+
+const FONT = { family: 'DejaVu Sans, Noto Sans, Arial, sans-serif', size: 14, color: '#222' };
+
+function layout(title: string, subtitle: string, zone: string, language: 'ru' | 'en'): Record<string, unknown> {
+  const t = TEXT[language];
+  return {
+    title: { text: `${title}<br><span style="font-size:13px">${subtitle}</span>`, x: 0.02, xanchor: 'left' },
+    font: FONT,
+    paper_bgcolor: '#ffffff',
+    plot_bgcolor: '#ffffff',
+    margin: { l: 70, r: 30, t: 90, b: 80 },
+    xaxis: { title: { text: t.hour(zone) }, type: 'category', tickangle: -45, gridcolor: '#eee' },
+    yaxis: { title: { text: t.messages }, rangemode: 'tozero', gridcolor: '#eee', zeroline: true },
+    legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.02, yanchor: 'bottom' },
+    bargap: 0.15,
+    showlegend: true,
+  };
+}
+
+// Yesterday's hours as bars, with the forecast that had been made for them as a line.
+export function actualFigure(options: {
+  title: string;
+  day: string;
+  zone: string;
+  language: 'ru' | 'en';
+  actual: SeriesRow[];
+  forecast?: ForecastDoc;
+}): Figure {
+  const t = TEXT[options.language];
+  const x = hourLabels(options.actual);
+  const data: Record<string, unknown>[] = [
+    { type: 'bar', name: t.actual, x, y: options.actual.map((r) => r.messages), marker: { color: '#2b7bba' } },
+  ];
+  if (options.forecast) {
+    const byStart = new Map(options.forecast.hours.map((h) => [h.start, h.value]));
+    data.push({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: t.forecastMade,
+      x,
+      y: options.actual.map((r) => byStart.get(r.start) ?? null),
+      line: { color: '#e4572e', width: 3 },
+    });
+  }
+  const total = options.actual.reduce((s, r) => s + r.messages, 0);
+  return {
+    data,
+    layout: layout(
+      t.actualTitle(options.title, options.day, options.zone),
+      t.totals(total, options.forecast?.total ?? null),
+      options.zone,
+      options.language,
+    ),
+  };
+}
+
+// Today's forecast hours.
+export function forecastFigure(options: { title: string; zone: string; language: 'ru' | 'en'; forecast: ForecastDoc }): Figure {
+  const t = TEXT[options.language];
+  const f = options.forecast;
+  return {
+    data: [
+      {
+        type: 'bar',
+        name: t.forecast,
+        x: hourLabels(f.hours),
+        y: f.hours.map((h) => h.value),
+        marker: { color: '#f0a202' },
+      },
+    ],
+    layout: layout(t.forecastTitle(options.title, f.day, options.zone), t.expected(f.total, f.peak.local), options.zone, options.language),
+  };
+}

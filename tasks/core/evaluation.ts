@@ -1,0 +1,71 @@
+import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
+import { ChatcastError } from './errors.js';
+import type { ForecastDoc } from './forecast.js';
+import { round } from './forecast.js';
+import { score } from './metrics.js';
+import { formatTsv, parseTsv } from './tsv.js';
+import type { SeriesRow } from './series.js';
+
+// evaluate/metrics.json and one row of evaluate/history.tsv: the day's score, or why there is none.
+export interface Evaluation {
+  day: string;
+  status: 'scored' | 'skipped';
+  reason: string;
+  smape: number | null;
+  mae: number | null;
+  rmse: number | null;
+  actual_total: number;
+  forecast_total: number | null;
+}
+
+const HISTORY_COLUMNS = ['day', 'status', 'smape', 'mae', 'rmse', 'actual_total', 'forecast_total', 'reason'] as const;
+
+// Scores the forecast made for a day against the hours it actually had, matched by UTC hour.
+export function evaluateDay(day: string, actual: SeriesRow[], forecast: ForecastDoc | undefined): Evaluation {
+  const actualTotal = actual.reduce((s, r) => s + r.messages, 0);
+  if (!forecast) {
+    return { day, status: 'skipped', reason: `no forecast was made for ${day}`, smape: null, mae: null, rmse: null, actual_total: actualTotal, forecast_total: null };
+  }
+  const byStart = new Map(forecast.hours.map((h) => [h.start, h.value]));
+  const predicted = actual.map((r) => {
+    const value = byStart.get(r.start);
+    if (value === undefined) {
+      throw new ChatcastError('STATE', `forecast/${day}.json has no value for the hour starting ${r.start}: it does not cover ${day}`);
+    }
+    return value;
+  });
+  const s = score(actual.map((r) => r.messages), predicted);
+  return {
+    day,
+    status: 'scored',
+    reason: '',
+    smape: round(s.smape, 6),
+    mae: round(s.mae, 6),
+    rmse: round(s.rmse, 6),
+    actual_total: actualTotal,
+    forecast_total: forecast.total,
+  };
+}
+
+// Adds a day's evaluation to the history, replacing an earlier one for the same day.
+export function upsertHistory(history: ColumnTable | undefined, evaluation: Evaluation): ColumnTable {
+  const row = aq.from([Object.fromEntries(HISTORY_COLUMNS.map((c) => [c, evaluation[c]]))]);
+  if (!history) return row;
+  return history
+    .params({ day: evaluation.day })
+    .filter((d: { day: string }, $: { day: string }) => d.day !== $.day)
+    .concat(row)
+    .orderby('day');
+}
+
+// The history file: one row per evaluated day, TSV so `dvc plots` can draw it.
+export function formatHistory(history: ColumnTable): string {
+  return formatTsv(history, HISTORY_COLUMNS);
+}
+
+// Reads evaluate/history.tsv; empty cells are skipped scores.
+export function parseHistory(content: string, file: string): ColumnTable {
+  const num = (v: string) => (v === '' ? null : Number(v));
+  return parseTsv(content, file, HISTORY_COLUMNS, { smape: num, mae: num, rmse: num, actual_total: num, forecast_total: num });
+}

@@ -1,0 +1,105 @@
+import { ChatcastError } from './errors.js';
+import { parseZone } from './dates.js';
+import { DEFAULT_PROFILE, type SimulationProfile } from './simulate.js';
+import type { KnnParams } from './knn.js';
+
+// params.yaml, validated: one section per stage, as DVC's `params:` entries name them.
+export interface Params {
+  chat: { title: string; timezone: string };
+  ingest: { source: string; store_text: boolean; simulate: SimulationProfile };
+  train: KnnParams & { model: 'knn' };
+  render: { width: number; height: number; language: 'ru' | 'en' };
+}
+
+// What `chatcast init` writes: the original model and a Berlin-time demo chat with a Cyrillic title.
+export function defaultParams(overrides: { timezone?: string; source?: string; title?: string } = {}): Params {
+  return {
+    chat: { title: overrides.title ?? 'Учебный чат', timezone: overrides.timezone ?? 'Europe/Berlin' },
+    ingest: { source: overrides.source ?? 'simulate', store_text: false, simulate: { ...DEFAULT_PROFILE } },
+    train: { model: 'knn', k: 1, window: 168, strategy: 'recursive' },
+    render: { width: 1200, height: 600, language: 'ru' },
+  };
+}
+
+function section(raw: unknown, name: string): Record<string, unknown> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml ${name}: expected a mapping`);
+  }
+  return raw as Record<string, unknown>;
+}
+
+function integer(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ChatcastError(
+      'CONFIG',
+      `Invalid params.yaml ${name} "${String(value)}": expected an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+function number(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml ${name} "${String(value)}": expected a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new ChatcastError(
+      'CONFIG',
+      `Invalid params.yaml ${name} "${String(value)}": expected one of ${allowed.join(', ')}`,
+    );
+  }
+  return value as T;
+}
+
+// Checks a parsed params.yaml and fills what it leaves out from the defaults.
+export function validateParams(raw: unknown): Params {
+  const top = section(raw, 'document');
+  const chat = section(top.chat, 'chat');
+  const ingest = section(top.ingest, 'ingest');
+  const simulate = section(ingest.simulate, 'ingest.simulate');
+  const train = section(top.train, 'train');
+  const render = section(top.render, 'render');
+  const d = defaultParams();
+  const storeText = ingest.store_text ?? d.ingest.store_text;
+  if (typeof storeText !== 'boolean') {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml ingest.store_text "${String(storeText)}": expected true or false`);
+  }
+  const source = ingest.source ?? d.ingest.source;
+  if (typeof source !== 'string' || source === '') {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml ingest.source "${String(source)}": expected a source such as simulate or tsv:FILE`);
+  }
+  return {
+    chat: {
+      title: String(chat.title ?? d.chat.title),
+      timezone: parseZone(chat.timezone ?? d.chat.timezone, 'params.yaml chat.timezone'),
+    },
+    ingest: {
+      source,
+      store_text: storeText,
+      simulate: {
+        seed: integer(simulate.seed ?? d.ingest.simulate.seed, 'ingest.simulate.seed', 0, 2 ** 31),
+        base: number(simulate.base ?? d.ingest.simulate.base, 'ingest.simulate.base', 0, 1000),
+        quietWeekShare: number(simulate.quietWeekShare ?? d.ingest.simulate.quietWeekShare, 'ingest.simulate.quietWeekShare', 0, 1),
+        burstShare: number(simulate.burstShare ?? d.ingest.simulate.burstShare, 'ingest.simulate.burstShare', 0, 1),
+        burstSize: number(simulate.burstSize ?? d.ingest.simulate.burstSize, 'ingest.simulate.burstSize', 0, 10000),
+        senders: integer(simulate.senders ?? d.ingest.simulate.senders, 'ingest.simulate.senders', 1, 1_000_000),
+      },
+    },
+    train: {
+      model: oneOf(train.model ?? d.train.model, 'train.model', ['knn'] as const),
+      k: integer(train.k ?? d.train.k, 'train.k', 1, 1000),
+      window: integer(train.window ?? d.train.window, 'train.window', 1, 24 * 366),
+      strategy: oneOf(train.strategy ?? d.train.strategy, 'train.strategy', ['recursive'] as const),
+    },
+    render: {
+      width: integer(render.width ?? d.render.width, 'render.width', 200, 4000),
+      height: integer(render.height ?? d.render.height, 'render.height', 200, 4000),
+      language: oneOf(render.language ?? d.render.language, 'render.language', ['ru', 'en'] as const),
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
+import { ChatcastError } from './errors.js';
+import { dayBounds, dayHours, utcIso } from './dates.js';
+import { formatTsv, parseTsv } from './tsv.js';
+import type { Message } from './messages.js';
+
+const HOUR_MS = 3_600_000;
+const COLUMNS = ['start', 'day', 'local', 'offset', 'messages'] as const;
+
+// One row of the hourly series: an hour of the chat's day and how many messages it had.
+export interface SeriesRow {
+  start: string; // UTC instant the hour starts
+  day: string; // the chat day (its IANA zone) the hour belongs to
+  local: string; // HH:mm on the chat's clock
+  offset: string; // the chat's UTC offset in that hour
+  messages: number; // every message: text, media, stickers, service messages
+}
+
+// The hours of one chat day with their message counts, zero hours included (23, 24 or 25 rows).
+export function hourlyCounts(messages: Message[], day: string, zone: string): ColumnTable {
+  const { startMs, endMs } = dayBounds(day, zone);
+  const keys = messages.map((m) => {
+    const ms = Date.parse(m.at);
+    if (!(ms >= startMs && ms < endMs)) {
+      throw new ChatcastError(
+        'STATE',
+        `Message${m.id === null ? '' : ` ${m.id}`} at "${m.at}" is outside ${day} in ${zone}: a partition holds only its own day`,
+      );
+    }
+    return utcIso(startMs + Math.floor((ms - startMs) / HOUR_MS) * HOUR_MS);
+  });
+  const grid = aq.from(dayHours(day, zone).map((slot) => ({ ...slot, day })));
+  const counts = aq.table({ start: keys }).groupby('start').count({ as: 'messages' });
+  return grid
+    .join_left(counts, 'start')
+    .impute({ messages: () => 0 })
+    .select(...COLUMNS)
+    .orderby('start');
+}
+
+// Replaces one day's hours in the series (or adds them): a rerun of a day never duplicates it.
+export function upsertDay(series: ColumnTable, dayRows: ColumnTable, day: string): ColumnTable {
+  return series
+    .params({ day })
+    .filter((d: SeriesRow, $: { day: string }) => d.day !== $.day)
+    .concat(dayRows)
+    .orderby('start');
+}
+
+// An empty series, for the first day of a workspace.
+export function emptySeries(): ColumnTable {
+  return aq.table({ start: [], day: [], local: [], offset: [], messages: [] });
+}
+
+// The series file is TSV: readable in a diff, plotted by `dvc plots`, loaded by any tool.
+export function formatSeries(series: ColumnTable): string {
+  return formatTsv(series, COLUMNS);
+}
+
+// Reads a series written by formatSeries, keeping instants and clocks as text.
+export function parseSeries(content: string, file: string): ColumnTable {
+  return parseTsv(content, file, COLUMNS, { messages: Number });
+}
+
+// The model needs a gap-free series: every hour from the first day through `day`, in order.
+export function valuesThrough(series: ColumnTable, day: string): { values: Float32Array; starts: string[] } {
+  const rows = series
+    .params({ day })
+    .filter((d: SeriesRow, $: { day: string }) => d.day <= $.day)
+    .orderby('start')
+    .objects() as SeriesRow[];
+  if (rows.length === 0 || rows[rows.length - 1].day !== day) {
+    throw new ChatcastError(
+      'STATE',
+      `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`,
+    );
+  }
+  for (let i = 1; i < rows.length; i++) {
+    const gap = Date.parse(rows[i].start) - Date.parse(rows[i - 1].start);
+    if (gap !== HOUR_MS) {
+      throw new ChatcastError(
+        'STATE',
+        `The hourly series has a gap between ${rows[i - 1].start} and ${rows[i].start}: ingest and aggregate the missing days (${rows[i - 1].day} … ${rows[i].day}) first`,
+      );
+    }
+  }
+  return { values: Float32Array.from(rows, (r) => r.messages), starts: rows.map((r) => r.start) };
+}
+
+// The rows of one day, in time order.
+export function dayRows(series: ColumnTable, day: string): SeriesRow[] {
+  return series
+    .params({ day })
+    .filter((d: SeriesRow, $: { day: string }) => d.day === $.day)
+    .orderby('start')
+    .objects() as SeriesRow[];
+}

@@ -1,0 +1,51 @@
+import { execa, type Options } from 'execa';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChatcastError } from '../core/errors.js';
+import { scrub } from './log.js';
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+// DVC from $CHATCAST_DVC, else the project's own venv (npm run venv), else PATH (the image).
+export function dvcBinary(): string {
+  if (process.env.CHATCAST_DVC) return process.env.CHATCAST_DVC;
+  const local = join(PACKAGE_ROOT, '.venv', 'bin', 'dvc');
+  return existsSync(local) ? local : 'dvc';
+}
+
+const QUIET_ENV = { DVC_NO_ANALYTICS: '1', DVC_NO_UPDATE_CHECK: '1', GIT_TERMINAL_PROMPT: '0' };
+
+async function tool(binary: string, name: string, cwd: string, args: string[], options: Options = {}) {
+  try {
+    const result = await execa(binary, args, { cwd, env: QUIET_ENV, stdin: 'ignore', ...options });
+    return String(result.stdout ?? '');
+  } catch (error) {
+    const e = error as { code?: string; exitCode?: number; stderr?: string; stdout?: string };
+    if (e.code === 'ENOENT') {
+      throw new ChatcastError(
+        'EXTERNAL',
+        name === 'dvc'
+          ? `DVC is not installed ("${binary}" not found): run "npm run venv" in the chatcast checkout, put dvc on PATH, or set CHATCAST_DVC`
+          : `${name} is not installed ("${binary}" not found)`,
+        { cause: error },
+      );
+    }
+    const detail = scrub(String(e.stderr || e.stdout || '').trim().split('\n').slice(-6).join('\n'));
+    throw new ChatcastError(
+      'EXTERNAL',
+      `${name} ${args.join(' ')} failed in "${cwd}" (exit ${e.exitCode ?? '?'}): ${detail}`,
+      { cause: error },
+    );
+  }
+}
+
+// Runs DVC in the workspace and returns its stdout.
+export function dvc(cwd: string, args: string[], options: Options = {}): Promise<string> {
+  return tool(dvcBinary(), 'dvc', cwd, args, options);
+}
+
+// Runs git in the workspace and returns its stdout.
+export function git(cwd: string, args: string[], options: Options = {}): Promise<string> {
+  return tool('git', 'git', cwd, args, options);
+}

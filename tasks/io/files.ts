@@ -1,0 +1,57 @@
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, basename, join } from 'node:path';
+import { ChatcastError } from '../core/errors.js';
+
+// Reads a file a step depends on; a missing file names the step that should have made it.
+export async function readText(path: string, what: string, hint = ''): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ChatcastError('STATE', `Missing ${what} "${path}"${hint ? `: ${hint}` : ''}`, { cause: error });
+    }
+    throw new ChatcastError('STATE', `Cannot read ${what} "${path}": ${(error as Error).message}`, { cause: error });
+  }
+}
+
+// True when a path exists (file or folder).
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Writes a set of files so that a crash leaves either the old or the new version of each, never
+// half a file: every file goes to a temp name beside its target first, then all are renamed.
+// An unchanged file is not touched, so reruns keep timestamps and DVC sees nothing new.
+export async function writeFiles(files: { path: string; data: string | Uint8Array }[]): Promise<string[]> {
+  const staged: { temp: string; path: string }[] = [];
+  try {
+    for (const { path, data } of files) {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+      const current = await readFile(path).catch(() => undefined);
+      if (current && current.equals(bytes)) continue;
+      await mkdir(dirname(path), { recursive: true });
+      const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+      staged.push({ temp, path });
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const { temp, path } of staged) await rename(temp, path);
+    return staged.map((s) => s.path);
+  } catch (error) {
+    await Promise.all(staged.map((s) => rm(s.temp, { force: true })));
+    throw new ChatcastError('EXTERNAL', `Cannot write ${files.map((f) => f.path).join(', ')}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}

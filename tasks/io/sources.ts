@@ -1,0 +1,27 @@
+import { DateTime } from 'luxon';
+import { parseMessagesTsv, type Message } from '../core/messages.js';
+import { simulateDay } from '../core/simulate.js';
+import { dayBounds } from '../core/dates.js';
+import type { Source } from '../core/sources.js';
+import type { Params } from '../core/params.js';
+import { readText } from './files.js';
+
+const tsvCache = new Map<string, Message[]>();
+
+// The messages of one chat day from a source; `file` paths are already absolute here.
+export async function readDay(source: Source, day: string, params: Params): Promise<Message[]> {
+  const zone = params.chat.timezone;
+  if (source.kind === 'simulate') return simulateDay(day, zone, params.ingest.simulate, params.ingest.store_text);
+  const key = `${source.file}\0${params.ingest.store_text}`;
+  let all = tsvCache.get(key);
+  if (!all) {
+    const text = await readText(source.file, 'TSV source');
+    all = parseMessagesTsv(text, source.file, params.ingest.store_text);
+    tsvCache.set(key, all);
+  }
+  const { startMs, endMs } = dayBounds(day, zone);
+  return all.filter((m) => {
+    const ms = DateTime.fromISO(m.at).toMillis();
+    return ms >= startMs && ms < endMs;
+  });
+}

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { STAGES, STEPS } from '../core/pipeline.js';
+import { dvc, git } from './dvc.js';
+import { exists, readText } from './files.js';
+import YAML from 'yaml';
+
+async function hasOrigin(dir: string): Promise<boolean> {
+  return (await git(dir, ['remote'])).split('\n').includes('origin');
+}
+
+// Brings the workspace to the last pushed state: git (when the workspace has an origin) and DVC data.
+// Uncommitted artifacts of a failed run are overwritten, so the rerun starts from a known state.
+export async function pullState(dir: string, log: Logger): Promise<{ pulled: boolean }> {
+  if (await hasOrigin(dir)) await git(dir, ['pull', '--ff-only', '--quiet', 'origin', 'HEAD']);
+  const lock = join(dir, 'dvc.lock');
+  const locked = (await exists(lock))
+    ? Object.keys((YAML.parse(await readText(lock, 'DVC lock file')) as { stages?: object }).stages ?? {})
+    : [];
+  if (locked.length === 0) {
+    log.info({ step: 'pull' }, 'nothing to pull yet: no day has been pushed from this workspace');
+    return { pulled: false };
+  }
+  await dvc(dir, ['pull', '--force', '--quiet', ...locked]);
+  log.info({ step: 'pull', stages: locked }, 'workspace matches the last pushed state');
+  return { pulled: true };
+}
+
+// Records the artifacts in dvc.lock, commits it to git tagged with the day, and pushes the data
+// to the DVC remote. A rerun that changed nothing makes no commit.
+export async function pushState(dir: string, day: string, log: Logger): Promise<{ commit: string; changed: boolean; stages: string[] }> {
+  const stages: string[] = [];
+  for (const step of STEPS) {
+    const spec = STAGES[step];
+    const paths = [...spec.outs.map((o) => o.path), ...(spec.metrics ?? [])];
+    if ((await Promise.all(paths.map((p) => exists(join(dir, p))))).every(Boolean)) stages.push(step);
+  }
+  if (stages.length > 0) await dvc(dir, ['commit', '--force', '--quiet', ...stages]);
+  await git(dir, ['add', '--all']);
+  const staged = (await git(dir, ['diff', '--cached', '--name-only'])).trim();
+  if (staged) await git(dir, ['commit', '--quiet', '-m', `chatcast ${day}`]);
+  const head = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+  const tagged = (await git(dir, ['rev-parse', '--verify', '--quiet', `refs/tags/${day}^{commit}`]).catch(() => '')).trim();
+  if (staged || !tagged) await git(dir, ['tag', '--force', day]);
+  await dvc(dir, ['push', '--quiet']);
+  if (await hasOrigin(dir)) {
+    await git(dir, ['push', '--quiet', 'origin', 'HEAD']);
+    await git(dir, ['push', '--quiet', '--force', 'origin', `refs/tags/${day}`]);
+  }
+  log.info({ step: 'push', day, commit: head, changed: Boolean(staged), stages }, staged ? `pushed ${day} as ${head.slice(0, 8)}` : `nothing new to push for ${day}`);
+  return { commit: head, changed: Boolean(staged), stages };
+}

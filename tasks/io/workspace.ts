@@ -1,0 +1,119 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { ChatcastError } from '../core/errors.js';
+import { defaultParams, validateParams, type Params } from '../core/params.js';
+import { dvcYaml } from '../core/pipeline.js';
+import { exists, readText, writeFiles } from './files.js';
+import { dvc, git } from './dvc.js';
+
+// An opened workspace: its folder and its validated params.yaml.
+export interface Workspace {
+  dir: string;
+  params: Params;
+  path: (...parts: string[]) => string;
+}
+
+// --workspace, else $CHATCAST_WORKSPACE, else the current folder.
+export function resolveWorkspaceDir(arg?: string): string {
+  return resolve(arg || process.env.CHATCAST_WORKSPACE || process.cwd());
+}
+
+// Opens a workspace made by `chatcast init`; anything else is refused before a file is written.
+export async function openWorkspace(dirArg: string): Promise<Workspace> {
+  const dir = resolve(dirArg);
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new ChatcastError(
+      'WORKSPACE',
+      `Workspace "${dir}" does not exist: create it with "chatcast init --workspace ${dir}"`,
+    );
+  }
+  for (const marker of ['dvc.yaml', 'params.yaml', '.dvc', '.git']) {
+    if (!(await exists(join(dir, marker)))) {
+      throw new ChatcastError(
+        'WORKSPACE',
+        `Workspace "${dir}" is not initialised (no ${marker}): run "chatcast init --workspace ${dir}"`,
+      );
+    }
+  }
+  const text = await readText(join(dir, 'params.yaml'), 'params file');
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (error) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml in "${dir}": ${(error as Error).message}`, { cause: error });
+  }
+  return { dir, params: validateParams(raw), path: (...parts) => join(dir, ...parts) };
+}
+
+// Resolves a source path from params.yaml (relative to the workspace) or a flag (relative to the caller).
+export function resolveFrom(base: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(base, path);
+}
+
+// What `init` may be asked to set up.
+export interface InitOptions {
+  remote?: string;
+  timezone?: string;
+  source?: string;
+  title?: string;
+}
+
+// The DVC remote `init` uses when none is named: a folder beside the workspace.
+export function defaultRemote(dir: string): string {
+  return join(dirname(dir), `${basename(dir)}-dvc-remote`);
+}
+
+// Makes a folder a chatcast workspace: git + DVC project, dvc.yaml, params.yaml and a default remote.
+// Running it on a workspace again changes nothing.
+export async function initWorkspace(dirArg: string, options: InitOptions = {}): Promise<{ workspace: Workspace; created: boolean; remote: string }> {
+  const dir = resolve(dirArg);
+  if ((await exists(join(dir, 'dvc.yaml'))) && (await exists(join(dir, '.dvc')))) {
+    const workspace = await openWorkspace(dir);
+    const remote = (await dvc(dir, ['remote', 'list'])).trim();
+    return { workspace, created: false, remote };
+  }
+  await dvc(process.cwd(), ['--version']);
+  const existed = await exists(dir);
+  await mkdir(dir, { recursive: true });
+  const entries = await readdir(dir);
+  if (entries.length > 0) {
+    throw new ChatcastError(
+      'WORKSPACE',
+      `Cannot init "${dir}": the folder is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); choose an empty or new folder`,
+    );
+  }
+  try {
+    return await populate(dir, options);
+  } catch (error) {
+    // Leave the folder as it was found: gone if init made it, empty if it was empty.
+    if (existed) await Promise.all((await readdir(dir)).map((e) => rm(join(dir, e), { recursive: true, force: true })));
+    else await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function populate(dir: string, options: InitOptions) {
+  const params = defaultParams(options);
+  validateParams(params);
+  const remoteArg = options.remote ?? defaultRemote(dir);
+  const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(remoteArg) ? remoteArg : resolve(remoteArg);
+  if (!remote.includes('://')) await mkdir(remote, { recursive: true });
+
+  await git(dir, ['init', '--quiet', '--initial-branch=main']);
+  await git(dir, ['config', 'user.name', 'chatcast']);
+  await git(dir, ['config', 'user.email', 'chatcast@localhost']);
+  await dvc(dir, ['init', '--quiet']);
+  await dvc(dir, ['config', 'core.analytics', 'false']);
+  await dvc(dir, ['config', 'core.autostage', 'true']);
+  await dvc(dir, ['remote', 'add', '--default', 'storage', remote]);
+  await writeFiles([
+    { path: join(dir, 'params.yaml'), data: YAML.stringify(params) },
+    { path: join(dir, 'dvc.yaml'), data: YAML.stringify(dvcYaml()) },
+    { path: join(dir, '.gitignore'), data: '# DVC adds its outputs below.\n' },
+  ]);
+  await git(dir, ['add', '--all']);
+  await git(dir, ['commit', '--quiet', '-m', 'chatcast workspace']);
+  return { workspace: await openWorkspace(dir), created: true, remote };
+}

@@ -1,0 +1,137 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { PNG } from 'pngjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dayHours, daysFrom } from '../../tasks/core/dates.js';
+import { dvcBinary } from '../../tasks/io/dvc.js';
+import { openWorkspace } from '../../tasks/io/workspace.js';
+import { ingest } from '../../tasks/commands/ingest.js';
+import { aggregate } from '../../tasks/commands/aggregate.js';
+import { chatcast, quietContext, snapshot, tempDir } from '../helpers.js';
+
+const DAYS = ['2024-03-29', '2024-03-30', '2024-03-31']; // the last is Berlin's 23-hour spring day
+let root: string;
+let ws: string;
+const git = (cwd: string, ...args: string[]) => execa('git', args, { cwd }).then((r) => r.stdout.trim());
+const dvc = (cwd: string, ...args: string[]) => execa(dvcBinary(), args, { cwd, env: { DVC_NO_ANALYTICS: '1' } }).then((r) => r.stdout.trim());
+const json = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
+
+beforeAll(async () => {
+  root = await tempDir();
+  ws = join(root, 'workspace');
+  const init = await chatcast(['init', '--workspace', ws, '--remote', join(root, 'remote')]);
+  expect(init.exitCode, init.stderr).toBe(0);
+  // Nine days of history, in-process (the CLI path is covered below), then pushed as one version.
+  const workspace = await openWorkspace(ws);
+  for (const day of daysFrom('2024-03-20', '2024-03-28')) {
+    await ingest(workspace, day, quietContext());
+    await aggregate(workspace, day, quietContext());
+  }
+  const push = await chatcast(['push', '--date', '2024-03-28', '--workspace', ws]);
+  expect(push.exitCode, push.stderr).toBe(0);
+  for (const day of DAYS) {
+    const run = await chatcast(['run', '--date', day, '--workspace', ws]);
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+  }
+}, 600_000);
+
+describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => {
+  it('leaves every artifact of every day, versioned and tagged', async () => {
+    expect((await git(ws, 'tag')).split('\n')).toEqual(['2024-03-28', ...DAYS]);
+    for (const day of DAYS) {
+      expect(existsSync(join(ws, 'ingest', `${day}.jsonl`))).toBe(true);
+      for (const chart of ['actual.png', 'forecast.png']) {
+        const png = PNG.sync.read(await readFile(join(ws, 'render', day, chart)));
+        expect([png.width, png.height]).toEqual([1200, 600]);
+        expect((await readFile(join(ws, 'report', 'outbox', day, chart))).equals(await readFile(join(ws, 'render', day, chart)))).toBe(true);
+      }
+      expect(await readFile(join(ws, 'report', 'outbox', day, 'caption.txt'), 'utf8')).toContain(`Учебный чат — ${day} (Europe/Berlin)`);
+    }
+    const series = (await readFile(join(ws, 'aggregate', 'hourly.tsv'), 'utf8')).trim().split('\n');
+    expect(series).toHaveLength(1 + 11 * 24 + 23);
+    expect(await dvc(ws, 'status')).toMatch(/up to date/);
+    expect((await git(ws, 'status', '--porcelain'))).toBe('');
+  });
+
+  it('scores each forecast the next day; the first day is a recorded skip', async () => {
+    const history = (await readFile(join(ws, 'evaluate', 'history.tsv'), 'utf8')).trim().split('\n').map((l) => l.split('\t'));
+    expect(history.map((r) => [r[0], r[1]])).toEqual([['day', 'status'], ['2024-03-29', 'skipped'], ['2024-03-30', 'scored'], ['2024-03-31', 'scored']]);
+    const metrics = await json(join(ws, 'evaluate', 'metrics.json'));
+    expect(metrics.day).toBe('2024-03-31');
+    expect(metrics.smape).toBeGreaterThanOrEqual(0);
+    expect(await dvc(ws, 'metrics', 'show')).toContain('smape');
+  });
+
+  it('forecasts every hour of the next chat day: 23 for the spring clock change', async () => {
+    const spring = await json(join(ws, 'forecast', '2024-03-31.json'));
+    expect(spring.made_on).toBe('2024-03-30');
+    expect(spring.hours.map((h: { start: string }) => h.start)).toEqual(dayHours('2024-03-31', 'Europe/Berlin').map((h) => h.start));
+    expect(spring.hours.every((h: { value: number }) => h.value >= 0)).toBe(true);
+    expect(spring.params).toEqual({ k: 1, window: 168, strategy: 'recursive' });
+    expect(spring.data.through).toBe('2024-03-30');
+    expect(spring.data.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((await json(join(ws, 'forecast', '2024-04-01.json'))).hours).toHaveLength(24);
+  });
+
+  it('describes the pipeline truthfully to DVC', async () => {
+    const dag = await dvc(ws, 'dag', '--dot');
+    const edges = [...dag.matchAll(/"(\w+)" -> "(\w+)"/g)].map((m) => `${m[1]}->${m[2]}`).sort();
+    expect(edges).toEqual(
+      [
+        'ingest->aggregate',
+        'aggregate->evaluate',
+        'aggregate->train',
+        'aggregate->render',
+        'train->forecast',
+        'forecast->evaluate',
+        'forecast->render',
+        'forecast->report',
+        'evaluate->report',
+        'render->report',
+      ].sort(),
+    );
+  });
+
+  it('is idempotent: the same day again gives byte-identical artifacts and no new version', async () => {
+    const before = await snapshot(ws);
+    const head = await git(ws, 'rev-parse', 'HEAD');
+    const rerun = await chatcast(['run', '--date', '2024-03-31', '--workspace', ws]);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain('nothing new to push for 2024-03-31');
+    expect(await snapshot(ws)).toEqual(before);
+    expect(await git(ws, 'rev-parse', 'HEAD')).toBe(head);
+  });
+
+  it('a fresh clone plus dvc pull restores every artifact, from the remote alone', async () => {
+    const clone = join(root, 'clone');
+    await execa('git', ['clone', '--quiet', ws, clone]);
+    await dvc(clone, 'pull');
+    const original = await snapshot(ws);
+    expect(await snapshot(clone)).toEqual(original);
+    expect(Object.keys(original).filter((p) => p.endsWith('.png')).length).toBe(12);
+    // An older day from the clone: its tag, then dvc pull fetches that version from the remote.
+    await git(clone, 'checkout', '--quiet', '2024-03-29');
+    await dvc(clone, 'pull', '--force');
+    expect((await json(join(clone, 'evaluate', 'metrics.json'))).status).toBe('skipped');
+    expect(existsSync(join(clone, 'forecast', '2024-03-31.json'))).toBe(false);
+  });
+
+  it('git checkout of a day tag plus dvc checkout in the workspace restores that day', async () => {
+    const latest = await snapshot(ws);
+    await git(ws, 'checkout', '--quiet', '2024-03-30');
+    await dvc(ws, 'checkout', '--force');
+    try {
+      expect((await json(join(ws, 'evaluate', 'metrics.json'))).day).toBe('2024-03-30');
+      expect(existsSync(join(ws, 'forecast', '2024-03-31.json'))).toBe(true);
+      expect(existsSync(join(ws, 'forecast', '2024-04-01.json'))).toBe(false);
+      expect(existsSync(join(ws, 'render', '2024-03-31'))).toBe(false);
+      expect(existsSync(join(ws, 'ingest', '2024-03-31.jsonl'))).toBe(false);
+    } finally {
+      await git(ws, 'checkout', '--quiet', 'main');
+      await dvc(ws, 'checkout', '--force');
+    }
+    expect(await snapshot(ws)).toEqual(latest);
+  });
+});

@@ -1,0 +1,3 @@
+import { initTf } from '../tasks/io/tf.js';
+
+await initTf();
