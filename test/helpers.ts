@@ -11,8 +11,8 @@ import type { Context } from '../tasks/commands/command.js';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli.js');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
-// The real chat of ../shared, used when present.
-export const SEED_CHAT = join(ROOT, '..', 'shared', 'data', 'seed-chat');
+// The real chat of ../shared (or $CHATCAST_SEED_CHAT), used when present.
+export const SEED_CHAT = process.env.CHATCAST_SEED_CHAT ?? join(ROOT, '..', 'shared', 'data', 'seed-chat');
 
 // Runs the built CLI as a user would, never throwing: tests look at the exit code.
 export async function chatcast(args: string[], env: Record<string, string> = {}) {

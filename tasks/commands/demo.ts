@@ -64,7 +64,8 @@ export async function demo(args: DemoArgs, ctx: Context) {
     outbox: ws.path(PATHS.outbox, last),
     scores,
   };
-  ctx.log.info({ step: 'demo', ...summary }, 'demo finished');
+  // On a terminal the plain summary below says it; a pipe gets it as one JSON line.
+  if (!ctx.interactive) ctx.log.info({ step: 'demo', ...summary }, 'demo finished');
   process.stderr.write(
     [
       '',

@@ -11,11 +11,11 @@ export interface Params {
   render: { width: number; height: number; language: 'ru' | 'en' };
 }
 
-// What `chatcast init` writes: the original model and a Berlin-time demo chat with a Cyrillic title.
-export function defaultParams(overrides: { timezone?: string; source?: string; title?: string } = {}): Params {
+// The values a params.yaml may leave out; the same as the checkout's params.yaml (a test keeps them equal).
+export function defaultParams(): Params {
   return {
-    chat: { title: overrides.title ?? 'Учебный чат', timezone: overrides.timezone ?? 'Europe/Berlin' },
-    ingest: { source: overrides.source ?? 'simulate', store_text: false, simulate: { ...DEFAULT_PROFILE } },
+    chat: { title: 'Учебный чат', timezone: 'Europe/Berlin' },
+    ingest: { source: 'simulate', store_text: false, simulate: { ...DEFAULT_PROFILE } },
     train: { model: 'knn', k: 1, window: 168, strategy: 'recursive' },
     render: { width: 1200, height: 600, language: 'ru' },
   };

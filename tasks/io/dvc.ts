@@ -1,11 +1,10 @@
 import { execa, type Options } from 'execa';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ChatcastError } from '../core/errors.js';
 import { scrub } from './log.js';
+import { PACKAGE_ROOT } from './package.js';
 
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // DVC from $CHATCAST_DVC, else the project's own venv (npm run venv), else PATH (the image).
 export function dvcBinary(): string {

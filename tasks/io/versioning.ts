@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { STAGES, STEPS } from '../core/pipeline.js';
 import { dvc, git } from './dvc.js';
 import { exists, readText } from './files.js';
 import YAML from 'yaml';
+
+type StageOutputs = { outs?: (string | Record<string, unknown>)[]; metrics?: (string | Record<string, unknown>)[] };
 
 async function hasOrigin(dir: string): Promise<boolean> {
   return (await git(dir, ['remote'])).split('\n').includes('origin');
@@ -29,11 +30,12 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
 // Records the artifacts in dvc.lock, commits it to git tagged with the day, and pushes the data
 // to the DVC remote. A rerun that changed nothing makes no commit.
 export async function pushState(dir: string, day: string, log: Logger): Promise<{ commit: string; changed: boolean; stages: string[] }> {
+  // Commit the stages whose outputs all exist (after the demo's history only ingest and aggregate do).
+  const pipeline = YAML.parse(await readText(join(dir, 'dvc.yaml'), 'pipeline')) as { stages: Record<string, StageOutputs> };
   const stages: string[] = [];
-  for (const step of STEPS) {
-    const spec = STAGES[step];
-    const paths = [...spec.outs.map((o) => o.path), ...(spec.metrics ?? [])];
-    if ((await Promise.all(paths.map((p) => exists(join(dir, p))))).every(Boolean)) stages.push(step);
+  for (const [name, stage] of Object.entries(pipeline.stages)) {
+    const paths = [...(stage.outs ?? []), ...(stage.metrics ?? [])].map((o) => (typeof o === 'string' ? o : Object.keys(o)[0]));
+    if ((await Promise.all(paths.map((p) => exists(join(dir, p))))).every(Boolean)) stages.push(name);
   }
   if (stages.length > 0) await dvc(dir, ['commit', '--force', '--quiet', ...stages]);
   await git(dir, ['add', '--all']);

@@ -2,10 +2,10 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { ChatcastError } from '../core/errors.js';
-import { defaultParams, validateParams, type Params } from '../core/params.js';
-import { dvcYaml } from '../core/pipeline.js';
+import { validateParams, type Params } from '../core/params.js';
 import { exists, readText, writeFiles } from './files.js';
 import { dvc, git } from './dvc.js';
+import { PACKAGE_ROOT } from './package.js';
 
 // An opened workspace: its folder and its validated params.yaml.
 export interface Workspace {
@@ -95,8 +95,12 @@ export async function initWorkspace(dirArg: string, options: InitOptions = {}): 
 }
 
 async function populate(dir: string, options: InitOptions) {
-  const params = defaultParams(options);
-  validateParams(params);
+  // The checkout's own params.yaml and dvc.yaml are the templates, comments and all.
+  const params = YAML.parseDocument(await readText(join(PACKAGE_ROOT, 'params.yaml'), 'params template'));
+  if (options.timezone !== undefined) params.setIn(['chat', 'timezone'], options.timezone);
+  if (options.source !== undefined) params.setIn(['ingest', 'source'], options.source);
+  if (options.title !== undefined) params.setIn(['chat', 'title'], options.title);
+  validateParams(params.toJS());
   const remoteArg = options.remote ?? defaultRemote(dir);
   const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(remoteArg) ? remoteArg : resolve(remoteArg);
   if (!remote.includes('://')) await mkdir(remote, { recursive: true });
@@ -109,8 +113,8 @@ async function populate(dir: string, options: InitOptions) {
   await dvc(dir, ['config', 'core.autostage', 'true']);
   await dvc(dir, ['remote', 'add', '--default', 'storage', remote]);
   await writeFiles([
-    { path: join(dir, 'params.yaml'), data: YAML.stringify(params) },
-    { path: join(dir, 'dvc.yaml'), data: YAML.stringify(dvcYaml()) },
+    { path: join(dir, 'params.yaml'), data: params.toString() },
+    { path: join(dir, 'dvc.yaml'), data: await readText(join(PACKAGE_ROOT, 'dvc.yaml'), 'pipeline template') },
     { path: join(dir, '.gitignore'), data: '# DVC adds its outputs below.\n' },
   ]);
   await git(dir, ['add', '--all']);
