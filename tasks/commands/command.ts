@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { assertDayEnded, parseDay } from '../core/dates.js';
+import { ChatcastError } from '../core/errors.js';
 import { openWorkspace, resolveWorkspaceDir, type Workspace } from '../io/workspace.js';
 
 // What every command gets besides its arguments: the logger and the clock (tests move the clock).
@@ -53,6 +54,14 @@ export interface StepArgs {
 export async function openStep(args: StepArgs, ctx: Context): Promise<{ ws: Workspace; day: string }> {
   const day = parseDay(args.date);
   const ws = await openWorkspace(resolveWorkspaceDir(args.workspace));
+  const scheduled = process.env.CHATCAST_TIMEZONE;
+  if (scheduled && scheduled !== ws.params.chat.timezone) {
+    // The scheduler cut the day in its zone; counting it in another would shift every hour.
+    throw new ChatcastError(
+      'CONFIG',
+      `Invalid params.yaml chat.timezone "${ws.params.chat.timezone}": expected "${scheduled}", the time zone the scheduler uses for this chat ($CHATCAST_TIMEZONE)`,
+    );
+  }
   assertDayEnded(day, ws.params.chat.timezone, ctx.now());
   return { ws, day };
 }

@@ -10,10 +10,18 @@ async function hasOrigin(dir: string): Promise<boolean> {
   return (await git(dir, ['remote'])).split('\n').includes('origin');
 }
 
+// $CHATCAST_DVC_REMOTE overrides the workspace's default remote (in .dvc/config.local, never committed),
+// so a deployment can point the same workspace at its own storage.
+async function useEnvironmentRemote(dir: string): Promise<void> {
+  const url = process.env.CHATCAST_DVC_REMOTE;
+  if (url) await dvc(dir, ['remote', 'add', '--local', '--force', '--default', 'environment', url]);
+}
+
 // Brings the workspace to the last pushed state: git (when the workspace has an origin) and DVC data.
 // Uncommitted artifacts of a failed run are overwritten, so the rerun starts from a known state.
 export async function pullState(dir: string, log: Logger): Promise<{ pulled: boolean }> {
   if (await hasOrigin(dir)) await git(dir, ['pull', '--ff-only', '--quiet', 'origin', 'HEAD']);
+  await useEnvironmentRemote(dir);
   const lock = join(dir, 'dvc.lock');
   const locked = (await exists(lock))
     ? Object.keys((YAML.parse(await readText(lock, 'DVC lock file')) as { stages?: object }).stages ?? {})
@@ -44,6 +52,7 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
   const head = (await git(dir, ['rev-parse', 'HEAD'])).trim();
   const tagged = (await git(dir, ['rev-parse', '--verify', '--quiet', `refs/tags/${day}^{commit}`]).catch(() => '')).trim();
   if (staged || !tagged) await git(dir, ['tag', '--force', day]);
+  await useEnvironmentRemote(dir);
   await dvc(dir, ['push', '--quiet']);
   if (await hasOrigin(dir)) {
     await git(dir, ['push', '--quiet', 'origin', 'HEAD']);

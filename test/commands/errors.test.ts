@@ -100,3 +100,13 @@ describe('bad input: a clear message, a non-zero exit, nothing written', () => {
     }
   });
 });
+
+describe('the scheduler and the workspace must agree on the time zone', () => {
+  it('refuses a step when $CHATCAST_TIMEZONE differs from params.yaml', async () => {
+    const before = await snapshot(ws);
+    const result = await chatcast(['ingest', '--date', '2024-03-01', '--workspace', ws], { CHATCAST_TIMEZONE: 'Asia/Tokyo' });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toContain('Invalid params.yaml chat.timezone "Europe/Berlin": expected "Asia/Tokyo", the time zone the scheduler uses for this chat ($CHATCAST_TIMEZONE)');
+    expect(await snapshot(ws)).toEqual(before);
+  });
+});

@@ -1,0 +1,68 @@
+"""
+### chatcast report
+
+At 09:00 in the chat's time zone, posts yesterday's report to the channel: the actual-vs-forecast
+chart, today's forecast chart, the score. It first waits (a sensor in reschedule mode, so it holds no
+worker slot) until the chat's daily DAG has pushed that day: the daily `push` task updates the
+`chatcast_<chat>_daily` asset with the day in the event's extra. Then `pull → report → push`, each
+a step of the chatcast image. Trigger with the `day` Param (YYYY-MM-DD) to report another day.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
+
+from chatcast_common import DEFAULT_ARGS, ChatcastStep, daily_asset, day_template, load_chats, start_date
+
+
+def _daily_pushed(day: str, asset, inlet_events) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day or ""):
+        raise AirflowFailException(f'Invalid day "{day}": expected YYYY-MM-DD')
+    recent = inlet_events[asset].ascending(False).limit(200)
+    return any((event.extra or {}).get("day") == day for event in recent)
+
+
+for chat in load_chats():
+    asset = daily_asset(chat)
+    with DAG(
+        dag_id=f"chatcast_report_{chat.id}",
+        description=f"chatcast channel report for chat {chat.id} ({chat.timezone})",
+        doc_md=__doc__,
+        schedule=CronDataIntervalTimetable(chat.report_at, timezone=chat.timezone),
+        start_date=start_date(chat),
+        catchup=chat.catchup,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["chatcast", "report", chat.id],
+        params={
+            "day": Param(
+                None,
+                type=["null", "string"],
+                title="Day",
+                description="Report this day (YYYY-MM-DD, chat time zone) instead of the data interval's day.",
+            )
+        },
+    ) as dag:
+
+        @task.sensor(
+            task_id="wait_for_daily",
+            mode="reschedule",
+            poke_interval=timedelta(minutes=10),
+            timeout=timedelta(hours=12),
+            inlets=[asset],
+        )
+        def wait_for_daily(day: str, inlet_events=None, _asset=asset) -> bool:
+            """Done when the daily DAG's push has recorded this day in the asset."""
+            return _daily_pushed(day, _asset, inlet_events)
+
+        chain(
+            wait_for_daily(day=day_template(chat)),
+            ChatcastStep(chat=chat, step="pull"),
+            ChatcastStep(chat=chat, step="report"),
+            ChatcastStep(chat=chat, step="push"),
+        )
+    globals()[dag.dag_id] = dag

@@ -1,0 +1,179 @@
+"""DAG integrity: every DAG file imports, each configured chat gets its pair of DAGs, and the
+schedule, day, commands, retries and secrets handling are as designed."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import timedelta
+
+import pendulum
+import pytest
+
+from conftest import DAGS
+
+
+@pytest.fixture()
+def chats_file(tmp_path, monkeypatch):
+    path = tmp_path / "chats.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            chats:
+              - id: berlin
+                timezone: Europe/Berlin
+                workspace: /srv/chatcast/berlin
+                remote: /srv/chatcast/berlin-remote
+                report_chat: "@berlin_stats"
+                connections: {mtproto: tg_berlin, bot: bot_berlin}
+              - id: tokyo
+                timezone: Asia/Tokyo
+                workspace: /srv/chatcast/tokyo
+                daily_at: "15 0 * * *"
+                report_at: "30 8 * * *"
+            """
+        )
+    )
+    monkeypatch.setenv("CHATCAST_CHATS", str(path))
+    return path
+
+
+def load_bag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_the_repository_dags_import_without_errors():
+    bag = load_bag()
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"chatcast_daily_demo", "chatcast_report_demo"}
+
+
+def test_each_configured_chat_gets_a_daily_and_a_report_dag(chats_file):
+    bag = load_bag()
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {
+        "chatcast_daily_berlin",
+        "chatcast_report_berlin",
+        "chatcast_daily_tokyo",
+        "chatcast_report_tokyo",
+    }
+
+
+def test_daily_dag_chains_the_steps_in_pipeline_order(chats_file):
+    dag = load_bag().get_dag("chatcast_daily_berlin")
+    order = ["pull", "ingest", "aggregate", "evaluate", "train", "forecast", "render", "push"]
+    assert [t.task_id for t in dag.topological_sort()] == order
+    for upstream, downstream in zip(order, order[1:]):
+        assert dag.get_task(downstream).upstream_task_ids == {upstream}
+    report = load_bag().get_dag("chatcast_report_berlin")
+    assert [t.task_id for t in report.topological_sort()] == ["wait_for_daily", "pull", "report", "push"]
+
+
+def test_schedules_are_data_interval_cron_in_the_chat_time_zone(chats_file):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    bag = load_bag()
+    cases = {
+        "chatcast_daily_berlin": ("5 0 * * *", "Europe/Berlin"),
+        "chatcast_report_berlin": ("0 9 * * *", "Europe/Berlin"),
+        "chatcast_daily_tokyo": ("15 0 * * *", "Asia/Tokyo"),
+        "chatcast_report_tokyo": ("30 8 * * *", "Asia/Tokyo"),
+    }
+    for dag_id, (cron, zone) in cases.items():
+        dag = bag.get_dag(dag_id)
+        assert isinstance(dag.timetable, CronDataIntervalTimetable)
+        assert dag.timetable.expression == cron
+        assert str(getattr(dag.timetable.timezone, "name", dag.timetable.timezone)) == zone
+        assert dag.max_active_runs == 1
+        assert dag.catchup is False
+        assert dag.doc_md and dag.doc_md.strip().startswith("### chatcast")
+        assert {"chatcast", dag_id.split("_")[2]} <= set(dag.tags)
+        assert "day" in dag.params
+
+
+def render_command(task, *, interval_start, day=None):
+    context = {"params": {"day": day}, "data_interval_start": interval_start}
+    return task.render_template(task.command, context)
+
+
+def test_the_day_comes_from_the_data_interval_in_the_chat_zone_or_from_the_day_param(chats_file):
+    bag = load_bag()
+    ingest = bag.get_dag("chatcast_daily_berlin").get_task("ingest")
+    # The run that fires at 00:05 on April 1 (Berlin) has its interval start at 00:05 on March 31,
+    # which is still March 30 in UTC: the command must say the chat's day.
+    start = pendulum.datetime(2024, 3, 31, 0, 5, tz="Europe/Berlin").in_timezone("UTC")
+    assert start.to_date_string() == "2024-03-30"
+    assert render_command(ingest, interval_start=start) == ["ingest", "--date", "2024-03-31"]
+    assert render_command(ingest, interval_start=start, day="2024-02-29") == ["ingest", "--date", "2024-02-29"]
+    tokyo = bag.get_dag("chatcast_daily_tokyo").get_task("train")
+    start = pendulum.datetime(2024, 6, 1, 0, 15, tz="Asia/Tokyo").in_timezone("UTC")
+    assert render_command(tokyo, interval_start=start) == ["train", "--date", "2024-06-01"]
+
+
+def test_tasks_run_the_image_with_the_workspace_mounted_and_are_retried(chats_file):
+    bag = load_bag()
+    for dag_id in ("chatcast_daily_berlin", "chatcast_report_berlin"):
+        for task in bag.get_dag(dag_id).tasks:
+            assert task.retries >= 2
+            assert task.retry_delay == timedelta(minutes=5)
+            if task.task_id == "wait_for_daily":
+                assert task.mode == "reschedule"
+                continue
+            assert task.image == "chatcast:latest"
+            assert task.command[0] == task.task_id
+            assert task.auto_remove == "success"
+            assert task.mount_tmp_dir is False
+            targets = {m["Target"]: m["Source"] for m in task.mounts}
+            assert targets == {"/workspace": "/srv/chatcast/berlin", "/remote": "/srv/chatcast/berlin-remote"}
+            assert task.environment["CHATCAST_TIMEZONE"] == "Europe/Berlin"
+
+
+def test_no_secret_is_read_at_parse_time_and_connections_fill_them_at_run_time(chats_file, monkeypatch):
+    import chatcast_common
+
+    bag = load_bag()
+    ingest = bag.get_dag("chatcast_daily_berlin").get_task("ingest")
+    report = bag.get_dag("chatcast_report_berlin").get_task("report")
+    assert ingest._private_environment == {}
+    assert report._private_environment == {}
+    assert report.environment["TELEGRAM_REPORT_CHAT"] == "@berlin_stats"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TG_BERLIN",
+        '{"conn_type": "generic", "login": "12345", "password": "api-hash", "extra": {"session": "1BVts"}}',
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_BOT_BERLIN", '{"conn_type": "generic", "password": "42:bot-token", "host": "http://127.0.0.1:8081"}')
+    chat = ingest.chat
+    assert chatcast_common._secrets(chat, "ingest") == {
+        "TELEGRAM_API_ID": "12345",
+        "TELEGRAM_API_HASH": "api-hash",
+        "TELEGRAM_SESSION": "1BVts",
+    }
+    assert chatcast_common._secrets(chat, "report") == {
+        "TELEGRAM_BOT_TOKEN": "42:bot-token",
+        "TELEGRAM_API_ROOT": "http://127.0.0.1:8081",
+    }
+    assert chatcast_common._secrets(chat, "train") == {}
+    for path in DAGS.glob("*.py"):
+        text = path.read_text()
+        assert "Variable.get" not in text and "token:" not in text.lower()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{id: x, timezone: Mars/Olympus, workspace: /w}", 'chats[0].timezone "Mars/Olympus": expected an IANA time zone'),
+        ("{id: X-1, timezone: UTC, workspace: /w}", 'chats[0].id "X-1": expected lower-case letters'),
+        ("{id: x, timezone: UTC}", 'chats[0]: missing "workspace"'),
+        ("{id: x, timezone: UTC, workspace: /w, daily_at: 'at midnight'}", 'chats[0].daily_at "at midnight": expected a 5-field cron'),
+        ("{id: x, timezone: UTC, workspace: /w, tz: UTC}", "chats[0]: unknown keys ['tz']"),
+    ],
+)
+def test_a_bad_chats_file_is_an_import_error_that_names_the_entry_and_the_rule(tmp_path, monkeypatch, entry, message):
+    path = tmp_path / "chats.yaml"
+    path.write_text(f"chats:\n  - {entry}\n")
+    monkeypatch.setenv("CHATCAST_CHATS", str(path))
+    bag = load_bag()
+    assert bag.dag_ids == [] or not bag.dag_ids
+    errors = "\n".join(bag.import_errors.values())
+    assert message in errors
