@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { assertDayEnded, parseDay } from '../core/dates.js';
 import { ChatcastError } from '../core/errors.js';
 import { openWorkspace, resolveWorkspaceDir, type Workspace } from '../io/workspace.js';
+import { checkLease } from '../io/lease.js';
 
 // What every command gets besides its arguments: the logger and the clock (tests move the clock).
 export interface Context {
@@ -63,5 +64,6 @@ export async function openStep(args: StepArgs, ctx: Context): Promise<{ ws: Work
     );
   }
   assertDayEnded(day, ws.params.chat.timezone, ctx.now());
+  await checkLease(ws.dir, day, ctx.now());
   return { ws, day };
 }

@@ -1,14 +1,18 @@
+import { parseDay } from '../core/dates.js';
 import { openWorkspace, resolveWorkspaceDir } from '../io/workspace.js';
 import { pullState } from '../io/versioning.js';
+import { acquireLease } from '../io/lease.js';
 import { defineCommand, STEP_ARGS } from './command.js';
 
 // `chatcast pull`
 export default defineCommand<{ workspace?: string; date?: string }>({
   name: 'pull',
   describe: "Restore the workspace's DVC-tracked state from the remote (the DAG's first task)",
-  args: { workspace: STEP_ARGS.workspace, date: { ...STEP_ARGS.date, demandOption: false, describe: 'Accepted for symmetry with the steps; pull always restores the latest pushed state' } },
+  args: { workspace: STEP_ARGS.workspace, date: { ...STEP_ARGS.date, demandOption: false, describe: 'The day this run processes: pull takes the workspace for it until push (other days wait)' } },
   async run(args, ctx) {
+    const day = args.date === undefined ? undefined : parseDay(args.date);
     const ws = await openWorkspace(resolveWorkspaceDir(args.workspace));
+    if (day) await acquireLease(ws.dir, day, ctx.now());
     return pullState(ws.dir, ctx.log);
   },
 });

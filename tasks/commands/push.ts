@@ -1,4 +1,5 @@
 import { pushState } from '../io/versioning.js';
+import { releaseLease } from '../io/lease.js';
 import { defineCommand, openStep, STEP_ARGS, type StepArgs } from './command.js';
 
 // `chatcast push`
@@ -8,6 +9,8 @@ export default defineCommand<StepArgs>({
   args: STEP_ARGS,
   async run(args, ctx) {
     const { ws, day } = await openStep(args, ctx);
-    return pushState(ws.dir, day, ctx.log);
+    const pushed = await pushState(ws.dir, day, ctx.log);
+    await releaseLease(ws.dir, day);
+    return pushed;
   },
 });

@@ -1,5 +1,6 @@
 import { openWorkspace } from '../io/workspace.js';
 import { pullState, pushState } from '../io/versioning.js';
+import { acquireLease, releaseLease } from '../io/lease.js';
 import { ingest } from './ingest.js';
 import { aggregate } from './aggregate.js';
 import { evaluate } from './evaluate.js';
@@ -12,6 +13,7 @@ import type { Workspace } from '../io/workspace.js';
 
 // The daily pipeline in one process, in the DAG's order: pull → steps → push.
 export async function runDay(ws: Workspace, day: string, ctx: Context, source?: string) {
+  await acquireLease(ws.dir, day, ctx.now());
   await pullState(ws.dir, ctx.log);
   const fresh = await openWorkspace(ws.dir); // a pull may have brought a newer params.yaml
   await ingest(fresh, day, ctx, source);
@@ -22,6 +24,7 @@ export async function runDay(ws: Workspace, day: string, ctx: Context, source?: 
   const charts = await render(fresh, day, ctx);
   const outbox = await report(fresh, day, ctx);
   const pushed = await pushState(fresh.dir, day, ctx.log);
+  await releaseLease(fresh.dir, day);
   return { evaluation, forecast: next, charts, outbox, pushed };
 }
 

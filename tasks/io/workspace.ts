@@ -115,7 +115,7 @@ async function populate(dir: string, options: InitOptions) {
   await writeFiles([
     { path: join(dir, 'params.yaml'), data: params.toString() },
     { path: join(dir, 'dvc.yaml'), data: await readText(join(PACKAGE_ROOT, 'dvc.yaml'), 'pipeline template') },
-    { path: join(dir, '.gitignore'), data: '# DVC adds its outputs below.\n' },
+    { path: join(dir, '.gitignore'), data: '# The lease of the run in progress (see chatcast pull); DVC adds its outputs below.\n/.chatcast/\n' },
   ]);
   await git(dir, ['add', '--all']);
   await git(dir, ['commit', '--quiet', '-m', 'chatcast workspace']);
