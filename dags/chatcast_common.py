@@ -158,6 +158,7 @@ class ChatcastStep(DockerOperator):
             do_xcom_push=False,
             docker_url=chat.docker_url or os.environ.get("DOCKER_HOST") or "unix://var/run/docker.sock",
             user=chat.user,
+            labels={"chatcast.chat": chat.id, "chatcast.step": step},
             **kwargs,
         )
         self.chat = chat

@@ -61,12 +61,12 @@ def test_each_configured_chat_gets_a_daily_and_a_report_dag(chats_file):
 
 
 def test_daily_dag_chains_the_steps_in_pipeline_order(chats_file):
-    dag = load_bag().get_dag("chatcast_daily_berlin")
+    dag = load_bag().dags["chatcast_daily_berlin"]
     order = ["pull", "ingest", "aggregate", "evaluate", "train", "forecast", "render", "push"]
     assert [t.task_id for t in dag.topological_sort()] == order
     for upstream, downstream in zip(order, order[1:]):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
-    report = load_bag().get_dag("chatcast_report_berlin")
+    report = load_bag().dags["chatcast_report_berlin"]
     assert [t.task_id for t in report.topological_sort()] == ["wait_for_daily", "pull", "report", "push"]
 
 
@@ -81,7 +81,7 @@ def test_schedules_are_data_interval_cron_in_the_chat_time_zone(chats_file):
         "chatcast_report_tokyo": ("30 8 * * *", "Asia/Tokyo"),
     }
     for dag_id, (cron, zone) in cases.items():
-        dag = bag.get_dag(dag_id)
+        dag = bag.dags[dag_id]
         assert isinstance(dag.timetable, CronDataIntervalTimetable)
         assert dag.timetable.expression == cron
         assert str(getattr(dag.timetable.timezone, "name", dag.timetable.timezone)) == zone
@@ -99,14 +99,14 @@ def render_command(task, *, interval_start, day=None):
 
 def test_the_day_comes_from_the_data_interval_in_the_chat_zone_or_from_the_day_param(chats_file):
     bag = load_bag()
-    ingest = bag.get_dag("chatcast_daily_berlin").get_task("ingest")
+    ingest = bag.dags["chatcast_daily_berlin"].get_task("ingest")
     # The run that fires at 00:05 on April 1 (Berlin) has its interval start at 00:05 on March 31,
     # which is still March 30 in UTC: the command must say the chat's day.
     start = pendulum.datetime(2024, 3, 31, 0, 5, tz="Europe/Berlin").in_timezone("UTC")
     assert start.to_date_string() == "2024-03-30"
     assert render_command(ingest, interval_start=start) == ["ingest", "--date", "2024-03-31"]
     assert render_command(ingest, interval_start=start, day="2024-02-29") == ["ingest", "--date", "2024-02-29"]
-    tokyo = bag.get_dag("chatcast_daily_tokyo").get_task("train")
+    tokyo = bag.dags["chatcast_daily_tokyo"].get_task("train")
     start = pendulum.datetime(2024, 6, 1, 0, 15, tz="Asia/Tokyo").in_timezone("UTC")
     assert render_command(tokyo, interval_start=start) == ["train", "--date", "2024-06-01"]
 
@@ -114,7 +114,7 @@ def test_the_day_comes_from_the_data_interval_in_the_chat_zone_or_from_the_day_p
 def test_tasks_run_the_image_with_the_workspace_mounted_and_are_retried(chats_file):
     bag = load_bag()
     for dag_id in ("chatcast_daily_berlin", "chatcast_report_berlin"):
-        for task in bag.get_dag(dag_id).tasks:
+        for task in bag.dags[dag_id].tasks:
             assert task.retries >= 2
             assert task.retry_delay == timedelta(minutes=5)
             if task.task_id == "wait_for_daily":
@@ -133,8 +133,8 @@ def test_no_secret_is_read_at_parse_time_and_connections_fill_them_at_run_time(c
     import chatcast_common
 
     bag = load_bag()
-    ingest = bag.get_dag("chatcast_daily_berlin").get_task("ingest")
-    report = bag.get_dag("chatcast_report_berlin").get_task("report")
+    ingest = bag.dags["chatcast_daily_berlin"].get_task("ingest")
+    report = bag.dags["chatcast_report_berlin"].get_task("report")
     assert ingest._private_environment == {}
     assert report._private_environment == {}
     assert report.environment["TELEGRAM_REPORT_CHAT"] == "@berlin_stats"

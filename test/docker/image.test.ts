@@ -26,6 +26,9 @@ const tail = (text: string, lines = 40) => text.split('\n').slice(-lines).join('
 
 const info = await docker(['info', '--format', '{{.ServerVersion}}']);
 const noDocker = info.exitCode === 0 ? undefined : `docker info failed: ${(info.stderr.trim() || info.error).split('\n')[0]}`;
+if (noDocker && process.env.CHATCAST_REQUIRE_DOCKER === '1') {
+  throw new Error(`CHATCAST_REQUIRE_DOCKER=1 but ${noDocker}`);
+}
 if (noDocker) console.warn(`test/docker/image.test.ts skipped: ${noDocker}`);
 
 let root: string;

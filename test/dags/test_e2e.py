@@ -1,0 +1,272 @@
+"""End to end on this machine: real Airflow 3, the real Docker engine, the chatcast image built from
+this checkout. `airflow dags test` runs the daily DAG for three consecutive days and the report DAG for
+the last; a scheduler-driven `airflow backfill create` over the same days in a second workspace gives
+the same artifacts. Skipped when no Docker engine answers, unless CHATCAST_REQUIRE_DOCKER=1 (CI)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DAGS, ROOT
+
+pytestmark = pytest.mark.e2e
+
+IMAGE = "chatcast:e2e"
+BASE = "node:24-bookworm-slim"
+ZONE = "Europe/Berlin"
+HISTORY = [f"2024-03-{d}" for d in range(19, 29)]
+DAYS = ["2024-03-29", "2024-03-30", "2024-03-31"]  # the last is Berlin's 23-hour spring day
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def sh(*args: str, check: bool = True, timeout: float = 1800, env: dict | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def docker_ready() -> str | None:
+    if not shutil.which("docker"):
+        return "no docker client"
+    probe = sh("docker", "info", "--format", "{{.ServerVersion}}", check=False, timeout=60)
+    return None if probe.returncode == 0 else f"docker info failed: {probe.stderr.strip().splitlines()[:1]}"
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    reason = docker_ready()
+    if reason:
+        if os.environ.get("CHATCAST_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"CHATCAST_REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(reason)
+    if sh("docker", "image", "inspect", BASE, check=False).returncode != 0:
+        if sh("docker", "pull", BASE, check=False, timeout=600).returncode != 0:
+            sh("bash", str(ROOT / "docker" / "base-image.sh"))
+    started = time.monotonic()
+    sh("docker", "build", "--tag", IMAGE, str(ROOT))
+    print(f"docker build {IMAGE}: {time.monotonic() - started:.1f} s")
+    return IMAGE
+
+
+def make_workspace(root: Path, image: str) -> tuple[Path, Path]:
+    """A workspace with ten days of simulated history, made by the image itself (uid 10001 owns it)."""
+    ws, remote = root / "workspace", root / "remote"
+    for path in (ws, remote):
+        path.mkdir(parents=True)
+        path.chmod(0o777)
+    mounts = ["-v", f"{ws}:/workspace", "-v", f"{remote}:/remote"]
+    sh("docker", "run", "--rm", *mounts, image, "init", "--remote", "/remote")
+    loop = " ".join(HISTORY)
+    sh(
+        "docker", "run", "--rm", *mounts, "--entrypoint", "sh", image, "-c",
+        f"set -e; for d in {loop}; do chatcast ingest --date $d >/dev/null; chatcast aggregate --date $d >/dev/null; done; "
+        f"chatcast push --date {HISTORY[-1]} >/dev/null",
+    )
+    return ws, remote
+
+
+def airflow_env(root: Path, ws: Path, remote: Path, image: str, start_date: str) -> dict[str, str]:
+    home = root / "airflow"
+    home.mkdir()
+    chats = root / "chats.yaml"
+    chats.write_text(
+        "chats:\n"
+        f"  - id: e2e\n    timezone: {ZONE}\n    workspace: {ws}\n    remote: {remote}\n"
+        f"    image: {image}\n    start_date: \"{start_date}\"\n    report_chat: \"@e2e\"\n"
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{Path(AIRFLOW).parent}:{os.environ['PATH']}",
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "CHATCAST_CHATS": str(chats),
+    }
+    sh(AIRFLOW, "db", "migrate", env=env)
+    return env
+
+
+def git(ws: Path, *args: str) -> str:
+    return sh("git", "-c", "safe.directory=*", "-C", str(ws), *args).stdout.strip()
+
+
+def dags_test(env: dict, dag_id: str, logical_date: str, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return sh(AIRFLOW, "dags", "test", dag_id, logical_date, *extra, check=False, env=env, timeout=timeout)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    return struct.unpack(">II", data[16:24])
+
+
+def artifacts(ws: Path) -> dict[str, str]:
+    """sha256 of every pipeline artifact (git and DVC bookkeeping, the report outbox and the lease aside)."""
+    out = {}
+    for path in sorted(ws.rglob("*")):
+        rel = path.relative_to(ws)
+        if path.is_file() and rel.parts[0] not in (".git", ".dvc", "report", ".chatcast") and rel.name not in ("dvc.lock", ".gitignore"):
+            out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def cleanup_containers() -> None:
+    ids = sh("docker", "ps", "-aq", "--filter", "label=chatcast.chat=e2e", check=False).stdout.split()
+    if ids:
+        sh("docker", "rm", "-f", *ids, check=False)
+
+
+@pytest.fixture(scope="module")
+def live(image, tmp_path_factory):
+    """The daily DAG for three days and the report DAG for the last, with `airflow dags test`."""
+    root = tmp_path_factory.mktemp("live")
+    ws, remote = make_workspace(root, image)
+    env = airflow_env(root, ws, remote, image, start_date="2024-03-01")
+    logs = {}
+    for day in DAYS:
+        # The run that fires just after midnight on day+1 processes day: pass a moment after that.
+        fire = sh("date", "-u", "-d", f"{day} + 1 day", "+%Y-%m-%d").stdout.strip()
+        started = time.monotonic()
+        result = dags_test(env, "chatcast_daily_e2e", fire)
+        logs[day] = result.stdout + result.stderr
+        assert result.returncode == 0, logs[day][-5000:]
+        print(f"chatcast_daily_e2e for {day}: {time.monotonic() - started:.1f} s")
+    report = dags_test(env, "chatcast_report_e2e", "2024-04-01T12:00:00+00:00")
+    logs["report"] = report.stdout + report.stderr
+    assert report.returncode == 0, logs["report"][-5000:]
+    yield {"root": root, "ws": ws, "env": env, "logs": logs}
+    cleanup_containers()
+
+
+def test_each_day_is_processed_versioned_and_tagged(live):
+    ws = live["ws"]
+    assert git(ws, "tag").split() == [HISTORY[-1], *DAYS]
+    for day in DAYS:
+        log = live["logs"][day]
+        assert f"ingested" in log and f"for {day}" in log
+        assert f"pushed {day} as" in log
+        assert (ws / "ingest" / f"{day}.jsonl").exists()
+        for chart in ("actual.png", "forecast.png"):
+            assert png_size(ws / "render" / day / chart) == (1200, 600)
+        forecast = json.loads((ws / "forecast" / f"{sh('date', '-d', f'{day} + 1 day', '+%F').stdout.strip()}.json").read_text())
+        assert forecast["made_on"] == day and forecast["data"]["through"] == day
+    assert '"backend":"wasm"' in live["logs"][DAYS[0]] or '"backend":"tensorflow"' in live["logs"][DAYS[0]]
+    spring = json.loads((ws / "forecast" / "2024-03-31.json").read_text())
+    assert len(spring["hours"]) == 23
+    history = (ws / "evaluate" / "history.tsv").read_text().splitlines()
+    assert [line.split("\t")[:2] for line in history[1:]] == [[DAYS[0], "skipped"], [DAYS[1], "scored"], [DAYS[2], "scored"]]
+    assert git(ws, "status", "--porcelain") == ""
+
+
+def test_report_waits_for_the_daily_asset_and_writes_the_outbox(live):
+    ws, log = live["ws"], live["logs"]["report"]
+    assert "Success criteria met" in log
+    outbox = ws / "report" / "outbox" / DAYS[-1]
+    assert (outbox / "caption.txt").read_text().startswith(f"📊 Учебный чат — {DAYS[-1]} (Europe/Berlin)")
+    assert png_size(outbox / "actual.png") == (1200, 600)
+    assert not (ws / "report" / "outbox" / DAYS[0]).exists()  # only the report DAG reports
+
+
+def test_report_for_a_day_the_daily_has_not_pushed_keeps_waiting(live):
+    """No daily run for 2024-04-01: the sensor reschedules and the report never runs."""
+    proc = subprocess.Popen(
+        [AIRFLOW, "dags", "test", "chatcast_report_e2e", "2024-04-02T12:00:00+00:00"],
+        env=live["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    time.sleep(25)
+    os.killpg(proc.pid, signal.SIGKILL)  # `dags test` keeps re-poking a rescheduled sensor
+    output = proc.communicate()[0]
+    assert "Rescheduling task, marking task as UP_FOR_RESCHEDULE" in output
+    assert "report for 2024-04-01" not in output
+    assert not (live["ws"] / "report" / "outbox" / "2024-04-01").exists()
+
+
+def test_a_bad_day_param_fails_the_task_with_the_chatcast_error_in_its_log(live):
+    before = git(live["ws"], "rev-parse", "HEAD")
+    result = dags_test(live["env"], "chatcast_daily_e2e", "2024-04-02", "-c", '{"day": "2024-13-01"}')
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert 'chatcast pull: Invalid --date "2024-13-01": expected YYYY-MM-DD' in output
+    assert "(exit 2, USAGE: not retried)" in output
+    assert "DagRun Finished: dag_id=chatcast_daily_e2e" in output and "state=failed" in output
+    assert git(live["ws"], "rev-parse", "HEAD") == before
+    cleanup_containers()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_backfill_gives_the_same_artifacts_as_the_live_runs(live, image, tmp_path_factory):
+    """`airflow backfill create` run by a real scheduler (airflow standalone) over the same three days,
+    one run at a time as README says, in a second workspace with the same history."""
+    root = tmp_path_factory.mktemp("backfill")
+    ws, remote = make_workspace(root, image)
+    # A start_date in the future: the scheduler makes no runs of its own, only the backfill's.
+    env = airflow_env(root, ws, remote, image, start_date="2099-01-01")
+    port = free_port()
+    env.update({
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    })
+    standalone = subprocess.Popen(
+        [AIRFLOW, "standalone"], env=env, stdout=open(root / "standalone.log", "w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while "Airflow is ready" not in (root / "standalone.log").read_text():
+            assert time.monotonic() < deadline and standalone.poll() is None, (root / "standalone.log").read_text()[-3000:]
+            time.sleep(2)
+        while sh(AIRFLOW, "dags", "unpause", "chatcast_daily_e2e", check=False, env=env).returncode != 0:
+            assert time.monotonic() < deadline, "the DAG was never parsed"
+            time.sleep(3)
+        started = time.monotonic()
+        sh(
+            AIRFLOW, "backfill", "create", "--dag-id", "chatcast_daily_e2e", "--max-active-runs", "1",
+            "--from-date", "2024-03-29T00:00:00+01:00", "--to-date", "2024-03-31T12:00:00+02:00", env=env,
+        )
+        deadline = time.monotonic() + 900
+        while True:
+            listing = sh(AIRFLOW, "dags", "list-runs", "chatcast_daily_e2e", "-o", "json", env=env).stdout
+            runs = json.loads(next(line for line in listing.splitlines() if line.startswith("[")))
+            states = sorted(r["state"] for r in runs)
+            if len(runs) == 3 and all(s in ("success", "failed") for s in states):
+                break
+            assert time.monotonic() < deadline, states
+            time.sleep(5)
+        print(f"backfill of 3 days: {time.monotonic() - started:.1f} s")
+        assert states == ["success"] * 3, (root / "standalone.log").read_text()[-5000:]
+    finally:
+        os.killpg(standalone.pid, signal.SIGTERM)
+        try:
+            standalone.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(standalone.pid, signal.SIGKILL)
+        cleanup_containers()
+
+    assert git(ws, "tag").split() == [HISTORY[-1], *DAYS]
+    assert artifacts(ws) == artifacts(live["ws"])
+    # No leakage: each day's forecast saw exactly the hours up to the end of that day.
+    for day in DAYS:
+        target = sh("date", "-d", f"{day} + 1 day", "+%F").stdout.strip()
+        forecast = json.loads((ws / "forecast" / f"{target}.json").read_text())
+        hours_through_day = 24 * (len(HISTORY) + DAYS.index(day) + 1) - (1 if day == "2024-03-31" else 0)
+        assert (forecast["data"]["through"], forecast["data"]["hours"]) == (day, hours_through_day)
