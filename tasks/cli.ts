@@ -6,6 +6,7 @@ import { COMMANDS } from './core/pipeline.js';
 import { createLogger, scrub } from './io/log.js';
 import type { CommandDef, Context } from './commands/command.js';
 import init from './commands/init.js';
+import login from './commands/login.js';
 import pull from './commands/pull.js';
 import ingest from './commands/ingest.js';
 import aggregate from './commands/aggregate.js';
@@ -19,7 +20,7 @@ import run from './commands/run.js';
 import demo from './commands/demo.js';
 
 // Every command, in the order `--help` lists them (the pipeline's order).
-export const DEFINITIONS = [init, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, run, demo] as CommandDef[];
+export const DEFINITIONS = [init, login, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, run, demo] as CommandDef[];
 
 function unknownStep(name: string): ChatcastError {
   return new ChatcastError('USAGE', `Unknown step "${name}": expected one of ${COMMANDS.join(', ')}`);

@@ -1,30 +1,35 @@
 import { parsePartition } from '../core/messages.js';
 import { PATHS } from '../core/pipeline.js';
-import { emptySeries, formatSeries, hourlyCounts, parseSeries, upsertDay } from '../core/series.js';
+import { emptySeries, formatSeries, hourlyCounts, parseSeries, upsertDays } from '../core/series.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
+import { partitionDays, partitionPath } from './ingest.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
-// Replaces day D's hours in aggregate/hourly.tsv with the counts of ingest/D.jsonl.
+// Replaces day D's hours in aggregate/hourly.tsv with the counts of ingest/D.jsonl, and adds every
+// earlier ingested day the series does not have yet (an export or a catch-up after downtime).
 export async function aggregate(ws: Workspace, day: string, ctx: Context) {
   const zone = ws.params.chat.timezone;
-  const partition = ws.path(PATHS.ingest, `${day}.jsonl`);
-  const messages = parsePartition(
-    await readText(partition, 'ingest partition', `run "chatcast ingest --date ${day}" first`),
-    partition,
-  );
   const seriesFile = ws.path(PATHS.series);
-  const series = (await exists(seriesFile))
-    ? parseSeries(await readText(seriesFile, 'hourly series'), seriesFile)
-    : emptySeries();
-  const rows = hourlyCounts(messages, day, zone);
-  const updated = upsertDay(series, rows, day);
+  const series = (await exists(seriesFile)) ? parseSeries(await readText(seriesFile, 'hourly series'), seriesFile) : emptySeries();
+  const known = new Set(series.array('day') as string[]);
+  const days = (await partitionDays(ws)).filter((d) => d < day && !known.has(d));
+  days.push(day);
+  let messages = 0;
+  const tables = [];
+  for (const d of days) {
+    const file = partitionPath(ws, d);
+    const partition = parsePartition(await readText(file, 'ingest partition', `run "chatcast ingest --date ${d}" first`), file);
+    messages += partition.length;
+    tables.push(hourlyCounts(partition, d, zone));
+  }
+  const updated = upsertDays(series, tables, days);
   const written = await writeFiles([{ path: seriesFile, data: formatSeries(updated) }]);
   ctx.log.info(
-    { step: 'aggregate', day, hours: rows.numRows(), messages: messages.length, seriesHours: updated.numRows(), changed: written.length > 0 },
-    `aggregated ${day}: ${messages.length} messages over ${rows.numRows()} hours`,
+    { step: 'aggregate', day, days: days.length, messages, seriesHours: updated.numRows(), changed: written.length > 0 },
+    days.length === 1 ? `aggregated ${day}: ${messages} messages` : `aggregated ${days.length} days (${days[0]} … ${day}): ${messages} messages`,
   );
-  return { hours: rows.numRows(), seriesHours: updated.numRows() };
+  return { days, seriesHours: updated.numRows() };
 }
 
 // `chatcast aggregate`

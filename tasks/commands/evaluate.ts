@@ -1,3 +1,4 @@
+import { addDays } from '../core/dates.js';
 import { evaluateDay, formatHistory, parseHistory, upsertHistory } from '../core/evaluation.js';
 import { PATHS } from '../core/pipeline.js';
 import { dayRows, parseSeries } from '../core/series.js';
@@ -18,7 +19,9 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
   if (actual.length === 0) {
     throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);
   }
-  const evaluation = evaluateDay(day, actual, await readForecast(ws, day));
+  // "Same hour yesterday" is 24 h earlier: usually the day before, on a 25-hour day also this one.
+  const earlier = new Map([...dayRows(series, addDays(day, -1)), ...actual].map((r) => [r.start, r.messages]));
+  const evaluation = evaluateDay(day, actual, await readForecast(ws, day), earlier);
   const historyFile = ws.path(PATHS.history);
   const history = (await exists(historyFile)) ? parseHistory(await readText(historyFile, 'metrics history'), historyFile) : undefined;
   await writeFiles([
@@ -28,7 +31,7 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
   if (evaluation.status === 'skipped') {
     ctx.log.warn({ step: 'evaluate', ...evaluation }, `evaluate skipped ${day}: ${evaluation.reason}`);
   } else {
-    ctx.log.info({ step: 'evaluate', ...evaluation }, `scored ${day}: sMAPE ${evaluation.smape}, MAE ${evaluation.mae}, RMSE ${evaluation.rmse}`);
+    ctx.log.info({ step: 'evaluate', ...evaluation }, `scored ${day}: sMAPE ${evaluation.smape}, MAE ${evaluation.mae}, RMSE ${evaluation.rmse} (same hour yesterday: sMAPE ${evaluation.naive_smape}, MAE ${evaluation.naive_mae}, RMSE ${evaluation.naive_rmse})`);
   }
   return evaluation;
 }

@@ -1,31 +1,174 @@
-import { formatPartition } from '../core/messages.js';
+import { readdir } from 'node:fs/promises';
+import { addDays, dayBounds, dayOf, daysFrom } from '../core/dates.js';
+import { ChatcastError } from '../core/errors.js';
+import { formatPartition, parsePartition, type Message } from '../core/messages.js';
 import { parseSource } from '../core/sources.js';
 import { PATHS } from '../core/pipeline.js';
-import { writeFiles } from '../io/files.js';
+import { byDay, fetchThrough, mergePartition, parseChatRef, type Cursor, type History } from '../core/telegram.js';
+import { exists, readText, writeFiles } from '../io/files.js';
 import { readDay } from '../io/sources.js';
+import { readExportChatId, readExportMessages } from '../io/export.js';
+import { connectHistory } from '../io/mtproto.js';
+import { progressBar } from '../io/progress.js';
 import { resolveFrom, type Workspace } from '../io/workspace.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
-// Writes day D's messages as one partition file, ingest/D.jsonl; other days are never touched.
+const CURSOR = `${PATHS.ingest}/cursor.json`;
+
+// Where a day's partition lives.
+export function partitionPath(ws: Workspace, day: string): string {
+  return ws.path(PATHS.ingest, `${day}.jsonl`);
+}
+
+// The days that have a partition, in order.
+export async function partitionDays(ws: Workspace): Promise<string[]> {
+  const names = await readdir(ws.path(PATHS.ingest)).catch(() => [] as string[]);
+  return names.filter((n) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(n)).map((n) => n.slice(0, 10)).sort();
+}
+
+async function readPartition(ws: Workspace, day: string): Promise<Message[] | undefined> {
+  const file = partitionPath(ws, day);
+  return (await exists(file)) ? parsePartition(await readText(file, 'ingest partition'), file) : undefined;
+}
+
+async function readCursor(ws: Workspace): Promise<Cursor | undefined> {
+  const file = ws.path(CURSOR);
+  return (await exists(file)) ? (JSON.parse(await readText(file, 'ingest cursor')) as Cursor) : undefined;
+}
+
+// Adds messages to the partitions of `days` (every day gets a file, empty when silent) and saves the
+// cursor in the same atomic write.
+async function writeDays(ws: Workspace, days: string[], messages: Message[], cursor: Cursor | undefined, zone: string) {
+  const grouped = byDay(messages, zone);
+  const files: { path: string; data: string }[] = [];
+  for (const day of days) {
+    const merged = mergePartition((await readPartition(ws, day)) ?? [], grouped.get(day) ?? []);
+    files.push({ path: partitionPath(ws, day), data: formatPartition(merged) });
+  }
+  if (cursor) files.push({ path: ws.path(CURSOR), data: JSON.stringify(cursor, null, 2) + '\n' });
+  return writeFiles(files);
+}
+
+// Incremental MTProto ingestion through the narrow History interface: every message after the cursor's
+// id up to the end of `day`, oldest first, into the partitions of its own days.
+export async function ingestFromHistory(ws: Workspace, day: string, ctx: Context, history: History, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {
+  const zone = ws.params.chat.timezone;
+  const cursor = await readCursor(ws);
+  const chat = await history.resolve(parseChatRef(ws.params.ingest.chat));
+  if (cursor && cursor.chat_id !== chat.id) {
+    throw new ChatcastError('CONFIG', `params.yaml ingest.chat is chat ${chat.id} (${chat.title}), but ${CURSOR} follows chat ${cursor.chat_id} (${cursor.chat_title}): one workspace holds one chat`);
+  }
+  if (cursor && cursor.last_day >= day) {
+    if (!(await exists(partitionPath(ws, day)))) {
+      throw new ChatcastError('STATE', `${day} is before the ingest cursor (${cursor.last_day}) and has no partition: load older history with --source export:FILE`);
+    }
+    ctx.log.info({ step: 'ingest', day, source: 'mtproto', cursor }, `${day} was already ingested (cursor at ${cursor.last_day}, id ${cursor.last_id}): nothing to fetch`);
+    return { messages: 0, days: [] as string[] };
+  }
+  const firstDay = cursor ? addDays(cursor.last_day, 1) : (ws.params.ingest.since ?? day);
+  if (firstDay > day) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml ingest.since "${firstDay}": expected a day on or before ${day}`);
+  }
+  // Without a stored id, start at the first message of firstDay (none yet: nothing to fetch).
+  let afterId = cursor?.last_id ?? null;
+  if (afterId === null) {
+    const first = await history.firstIdFrom(chat.id, dayBounds(firstDay, zone).startMs);
+    afterId = first === undefined ? null : first - 1;
+  }
+  const fetched =
+    afterId === null
+      ? { messages: [] as Message[], pages: 0, waitedSeconds: 0 }
+      : await fetchThrough(history, chat.id, afterId, dayBounds(day, zone).endMs, {
+          pageSize: ws.params.ingest.page_size,
+          maxWaitSeconds: ws.params.ingest.max_wait_seconds,
+          sleep,
+          onPage: (page) => ctx.log.debug({ step: 'ingest', ...page }, 'history page'),
+        });
+  const early = fetched.messages.find((m) => dayOf(Date.parse(m.at), zone) < firstDay);
+  if (early) throw new ChatcastError('EXTERNAL', `Telegram returned message ${early.id} of ${early.at}, before ${firstDay}: expected only newer messages`);
+  const days = daysFrom(firstDay, day);
+  const next: Cursor = { chat_id: chat.id, chat_title: chat.title, last_id: fetched.messages.at(-1)?.id ?? cursor?.last_id ?? null, last_day: day };
+  await writeDays(ws, days, fetched.messages, next, zone);
+  ctx.log.info(
+    { step: 'ingest', day, source: 'mtproto', chat: chat.id, messages: fetched.messages.length, pages: fetched.pages, waitedSeconds: fetched.waitedSeconds, days: days.length, cursor: next },
+    `ingested ${fetched.messages.length} messages for ${days.length === 1 ? day : `${firstDay} … ${day}`} (${fetched.pages} pages)`,
+  );
+  return { messages: fetched.messages.length, days };
+}
+
+// A Telegram Desktop export: every day from its first message through `day`, merged by id.
+async function ingestExport(ws: Workspace, day: string, ctx: Context, file: string) {
+  const zone = ws.params.chat.timezone;
+  const chatId = await readExportChatId(file);
+  const cursor = await readCursor(ws);
+  if (cursor && cursor.chat_id !== chatId) {
+    throw new ChatcastError('CONFIG', `${file} is an export of chat ${chatId}, but ${CURSOR} follows chat ${cursor.chat_id}: one workspace holds one chat`);
+  }
+  const { endMs } = dayBounds(day, zone);
+  const kept: Message[] = [];
+  let later = 0;
+  const bar = progressBar('export', 100, ctx.interactive);
+  let shown = 0;
+  const total = await readExportMessages(
+    file,
+    ws.params.ingest.store_text,
+    (m) => (Date.parse(m.at) < endMs ? kept.push(m) : later++),
+    (read, size) => {
+      const percent = Math.floor((100 * read) / size);
+      for (; shown < percent; shown++) bar.tick(`${Math.round(read / 1e6)} MB`);
+    },
+  );
+  bar.stop();
+  if (kept.length === 0) {
+    throw new ChatcastError('INPUT', `${file} has no message sent on or before ${day} (${total} messages in all): expected an export that covers that day`);
+  }
+  const firstDay = kept.reduce((min, m) => (m.at < min ? m.at : min), kept[0].at);
+  const days = daysFrom(dayOf(Date.parse(firstDay), zone), day);
+  const maxId = kept.reduce((max, m) => Math.max(max, m.id ?? 0), 0);
+  const next: Cursor = {
+    chat_id: chatId,
+    chat_title: cursor?.chat_title ?? chatId,
+    last_id: Math.max(cursor?.last_id ?? 0, maxId),
+    last_day: cursor && cursor.last_day > day ? cursor.last_day : day,
+  };
+  const written = await writeDays(ws, days, kept, next, zone);
+  ctx.log.info(
+    { step: 'ingest', day, source: 'export', file, messages: kept.length, skippedAfterDay: later, days: days.length, changedFiles: written.length },
+    `ingested ${kept.length} messages from the export into ${days.length} days (${days[0]} … ${day})`,
+  );
+  return { messages: kept.length, days };
+}
+
+// Writes day D's messages as partition files (one per chat day); other days only gain messages.
 export async function ingest(ws: Workspace, day: string, ctx: Context, sourceArg?: string) {
   const source = parseSource(sourceArg ?? ws.params.ingest.source, sourceArg ? '--source' : 'params.yaml ingest.source');
-  if (source.kind === 'tsv') source.file = resolveFrom(sourceArg ? process.cwd() : ws.dir, source.file);
+  if (source.kind === 'export' || source.kind === 'tsv') source.file = resolveFrom(sourceArg ? process.cwd() : ws.dir, source.file);
+  if (source.kind === 'mtproto') {
+    parseChatRef(ws.params.ingest.chat);
+    const { history, close } = await connectHistory(ws.params.ingest.store_text);
+    try {
+      return await ingestFromHistory(ws, day, ctx, history);
+    } finally {
+      await close();
+    }
+  }
+  if (source.kind === 'export') return ingestExport(ws, day, ctx, source.file);
   const messages = await readDay(source, day, ws.params);
-  const file = ws.path(PATHS.ingest, `${day}.jsonl`);
+  const file = partitionPath(ws, day);
   const written = await writeFiles([{ path: file, data: formatPartition(messages) }]);
   const kinds: Record<string, number> = {};
   for (const m of messages) kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
   ctx.log.info({ step: 'ingest', day, source: source.kind, messages: messages.length, kinds, file, changed: written.length > 0 }, `ingested ${messages.length} messages for ${day}`);
-  return { messages: messages.length, file };
+  return { messages: messages.length, days: [day] };
 }
 
 // `chatcast ingest`
 export default defineCommand<StepArgs & { source?: string }>({
   name: 'ingest',
-  describe: "Fetch one day's messages into ingest/DAY.jsonl",
+  describe: "Fetch the day's messages into ingest/DAY.jsonl (mtproto and export fill every day up to it)",
   args: {
     ...STEP_ARGS,
-    source: { type: 'string', describe: 'simulate or tsv:FILE (default: params.yaml ingest.source)' },
+    source: { type: 'string', describe: 'simulate, mtproto, export:FILE or tsv:FILE (default: params.yaml ingest.source)' },
   },
   async run(args, ctx) {
     const { ws, day } = await openStep(args, ctx);

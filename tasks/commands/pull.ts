@@ -2,6 +2,7 @@ import { parseDay } from '../core/dates.js';
 import { openWorkspace, resolveWorkspaceDir } from '../io/workspace.js';
 import { pullState } from '../io/versioning.js';
 import { acquireLease } from '../io/lease.js';
+import { keepLedger, readLedger } from './report.js';
 import { defineCommand, STEP_ARGS } from './command.js';
 
 // `chatcast pull`
@@ -13,6 +14,9 @@ export default defineCommand<{ workspace?: string; date?: string }>({
     const day = args.date === undefined ? undefined : parseDay(args.date);
     const ws = await openWorkspace(resolveWorkspaceDir(args.workspace));
     if (day) await acquireLease(ws.dir, day, ctx.now());
-    return pullState(ws.dir, ctx.log);
+    const ledger = await readLedger(ws);
+    const pulled = await pullState(ws.dir, ctx.log);
+    await keepLedger(ws, ledger);
+    return pulled;
   },
 });

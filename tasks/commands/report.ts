@@ -3,15 +3,32 @@ import { addDays } from '../core/dates.js';
 import { caption } from '../core/caption.js';
 import { ChatcastError } from '../core/errors.js';
 import type { Evaluation } from '../core/evaluation.js';
+import { emptyLedger, formatLedger, mergeLedgers, type Ledger } from '../core/ledger.js';
 import { PATHS } from '../core/pipeline.js';
-import { readText, writeFiles } from '../io/files.js';
+import { botConfigFromEnv, postAlbum } from '../io/botapi.js';
+import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
 import { readForecast } from './forecast.js';
 import { chartPaths } from './render.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
-// Writes the channel message for D (caption + two charts) into report/outbox/D/.
-export async function report(ws: Workspace, day: string, ctx: Context) {
+// Reads report/ledger.json (empty when nothing was posted yet).
+export async function readLedger(ws: Workspace): Promise<Ledger> {
+  const file = ws.path(PATHS.ledger);
+  return (await exists(file)) ? (JSON.parse(await readText(file, 'report ledger')) as Ledger) : emptyLedger();
+}
+
+// Puts back ledger entries a pull would drop (posted, but not pushed yet), so no day is posted twice.
+export async function keepLedger(ws: Workspace, before: Ledger): Promise<void> {
+  const merged = formatLedger(mergeLedgers(before, await readLedger(ws)));
+  if (Object.keys(before.days).length > 0) await writeFiles([{ path: ws.path(PATHS.ledger), data: merged }]);
+}
+
+// Writes the channel message for D (caption + two charts) into report/outbox/D/ and, with a bot
+// token, posts it once: the ledger records the sent message ids, and a rerun posts nothing unless forced.
+export async function report(ws: Workspace, day: string, ctx: Context, options: { force?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+  const env = options.env ?? process.env;
+  const bot = botConfigFromEnv(env);
   const metricsFile = ws.path(PATHS.metrics);
   const evaluation = JSON.parse(await readText(metricsFile, 'metrics', `run "chatcast evaluate --date ${day}" first`)) as Evaluation;
   if (evaluation.day !== day) {
@@ -27,7 +44,15 @@ export async function report(ws: Workspace, day: string, ctx: Context) {
       }),
     ),
   );
-  const text = caption({ title: ws.params.chat.title, day, zone: ws.params.chat.timezone, language: ws.params.render.language, evaluation, today });
+  const text = caption({
+    title: ws.params.chat.title,
+    day,
+    zone: ws.params.chat.timezone,
+    language: ws.params.render.language,
+    evaluation,
+    today,
+    trackerUrl: env.CHATCAST_TRACKER_URL || undefined,
+  });
   const dir = ws.path(PATHS.outbox, day);
   const message = { day, caption: text, photos: ['actual.png', 'forecast.png'] };
   await writeFiles([
@@ -36,17 +61,36 @@ export async function report(ws: Workspace, day: string, ctx: Context) {
     { path: `${dir}/caption.txt`, data: text + '\n' },
     { path: `${dir}/message.json`, data: JSON.stringify(message, null, 2) + '\n' },
   ]);
-  ctx.log.info({ step: 'report', day, outbox: dir }, `report for ${day} written to ${dir}`);
-  return { dir, caption: text };
+  if (!bot) {
+    ctx.log.warn({ step: 'report', day, outbox: dir }, `TELEGRAM_BOT_TOKEN is not set: the report for ${day} is in ${dir}, nothing was posted`);
+    return { dir, caption: text, posted: false };
+  }
+  const ledger = await readLedger(ws);
+  const sent = ledger.days[day];
+  if (sent && !options.force) {
+    ctx.log.info({ step: 'report', day, sent }, `the report for ${day} was already posted to ${sent.chat} at ${sent.sent_at} (messages ${sent.message_ids.join(', ')}): nothing sent; --force posts it again`);
+    return { dir, caption: text, posted: false };
+  }
+  const ids = await postAlbum(bot, text, [
+    { filename: `chatcast-${day}-actual.png`, bytes: actualPng },
+    { filename: `chatcast-${day}-forecast.png`, bytes: forecastPng },
+  ]);
+  ledger.days[day] = { chat: bot.chatId, message_ids: ids, sent_at: new Date(ctx.now()).toISOString() };
+  await writeFiles([{ path: ws.path(PATHS.ledger), data: formatLedger(ledger) }]);
+  ctx.log.info({ step: 'report', day, chat: bot.chatId, messageIds: ids }, `posted the report for ${day} to ${bot.chatId} (messages ${ids.join(', ')})`);
+  return { dir, caption: text, posted: true };
 }
 
 // `chatcast report`
-export default defineCommand<StepArgs>({
+export default defineCommand<StepArgs & { force?: boolean }>({
   name: 'report',
-  describe: "Write the day's channel message (caption and both charts) to report/outbox/DAY/",
-  args: STEP_ARGS,
+  describe: "Write the day's channel message to report/outbox/DAY/ and post it with the bot (once)",
+  args: {
+    ...STEP_ARGS,
+    force: { type: 'boolean', default: false, describe: 'Post again even if the ledger says this day was posted' },
+  },
   async run(args, ctx) {
     const { ws, day } = await openStep(args, ctx);
-    return report(ws, day, ctx);
+    return report(ws, day, ctx, { force: args.force });
   },
 });

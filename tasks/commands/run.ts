@@ -7,14 +7,16 @@ import { evaluate } from './evaluate.js';
 import { train } from './train.js';
 import { forecast } from './forecast.js';
 import { render } from './render.js';
-import { report } from './report.js';
+import { keepLedger, readLedger, report } from './report.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 import type { Workspace } from '../io/workspace.js';
 
 // The daily pipeline in one process, in the DAG's order: pull → steps → push.
 export async function runDay(ws: Workspace, day: string, ctx: Context, source?: string) {
   await acquireLease(ws.dir, day, ctx.now());
+  const ledger = await readLedger(ws);
   await pullState(ws.dir, ctx.log);
+  await keepLedger(ws, ledger);
   const fresh = await openWorkspace(ws.dir); // a pull may have brought a newer params.yaml
   await ingest(fresh, day, ctx, source);
   await aggregate(fresh, day, ctx);

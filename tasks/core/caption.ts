@@ -1,7 +1,10 @@
 import type { Evaluation } from './evaluation.js';
 import type { ForecastDoc } from './forecast.js';
 
-// The channel post's words: yesterday against its forecast, the score, today's expectation.
+const f2 = (v: number) => v.toFixed(2);
+
+// The channel post's words: yesterday against its forecast, the score against the naive forecast,
+// today's expectation, and the tracker link when there is one.
 export function caption(options: {
   title: string;
   day: string;
@@ -13,23 +16,37 @@ export function caption(options: {
 }): string {
   const { title, day, zone, evaluation: e, today } = options;
   const expected = Math.round(today.total);
+  const scored = e.status === 'scored';
+  const naive = e.naive_mae !== null;
   if (options.language === 'en') {
     return [
       `📊 ${title} — ${day} (${zone})`,
-      e.status === 'scored'
+      scored
         ? `Yesterday: ${e.actual_total} messages, forecast ${Math.round(e.forecast_total!)}.`
         : `Yesterday: ${e.actual_total} messages (no forecast was made for it).`,
-      ...(e.status === 'scored' ? [`Forecast error: sMAPE ${e.smape!.toFixed(2)}, MAE ${e.mae!.toFixed(2)}, RMSE ${e.rmse!.toFixed(2)}.`] : []),
+      ...(scored
+        ? [
+            naive
+              ? `Error: MAE ${f2(e.mae!)} vs ${f2(e.naive_mae!)} for "same hour yesterday" (sMAPE ${f2(e.smape!)} vs ${f2(e.naive_smape!)}).`
+              : `Error: MAE ${f2(e.mae!)}, sMAPE ${f2(e.smape!)}, RMSE ${f2(e.rmse!)}.`,
+          ]
+        : []),
       `Today (${today.day}): about ${expected} messages, busiest around ${today.peak.local}.`,
       ...(options.trackerUrl ? [`Metrics: ${options.trackerUrl}`] : []),
     ].join('\n');
   }
   return [
     `📊 ${title} — ${day} (${zone})`,
-    e.status === 'scored'
+    scored
       ? `Вчера: ${messages(e.actual_total)}, прогноз был ${Math.round(e.forecast_total!)}.`
       : `Вчера: ${messages(e.actual_total)} (прогноза на этот день не было).`,
-    ...(e.status === 'scored' ? [`Ошибка прогноза: sMAPE ${e.smape!.toFixed(2)}, MAE ${e.mae!.toFixed(2)}, RMSE ${e.rmse!.toFixed(2)}.`] : []),
+    ...(scored
+      ? [
+          naive
+            ? `Ошибка: MAE ${f2(e.mae!)} против ${f2(e.naive_mae!)} у прогноза «как вчера» (sMAPE ${f2(e.smape!)} против ${f2(e.naive_smape!)}).`
+            : `Ошибка: MAE ${f2(e.mae!)}, sMAPE ${f2(e.smape!)}, RMSE ${f2(e.rmse!)}.`,
+        ]
+      : []),
     `Сегодня (${today.day}): ожидается около ${messages(expected)}, пик около ${today.peak.local}.`,
     ...(options.trackerUrl ? [`Метрики: ${options.trackerUrl}`] : []),
   ].join('\n');

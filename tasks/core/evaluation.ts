@@ -17,15 +17,45 @@ export interface Evaluation {
   rmse: number | null;
   actual_total: number;
   forecast_total: number | null;
+  // The same scores for the naive forecast "same hour yesterday" (the value 24 h earlier): the bar to beat.
+  naive_smape: number | null;
+  naive_mae: number | null;
+  naive_rmse: number | null;
 }
 
-const HISTORY_COLUMNS = ['day', 'status', 'smape', 'mae', 'rmse', 'actual_total', 'forecast_total', 'reason'] as const;
+const HISTORY_COLUMNS = [
+  'day',
+  'status',
+  'smape',
+  'mae',
+  'rmse',
+  'naive_smape',
+  'naive_mae',
+  'naive_rmse',
+  'actual_total',
+  'forecast_total',
+  'reason',
+] as const;
+const HOUR_MS = 3_600_000;
 
-// Scores the forecast made for a day against the hours it actually had, matched by UTC hour.
-export function evaluateDay(day: string, actual: SeriesRow[], forecast: ForecastDoc | undefined): Evaluation {
+// Scores the forecast made for a day against the hours it actually had, matched by UTC hour, and
+// the naive forecast from `earlier` (the series' hours, by start instant) alongside.
+export function evaluateDay(
+  day: string,
+  actual: SeriesRow[],
+  forecast: ForecastDoc | undefined,
+  earlier: Map<string, number> = new Map(),
+): Evaluation {
   const actualTotal = actual.reduce((s, r) => s + r.messages, 0);
+  const yesterday = actual.map((r) => earlier.get(new Date(Date.parse(r.start) - 24 * HOUR_MS).toISOString().replace('.000Z', 'Z')));
+  const naive = yesterday.every((v) => v !== undefined) ? score(actual.map((r) => r.messages), yesterday as number[]) : undefined;
+  const naiveScores = {
+    naive_smape: naive ? round(naive.smape, 6) : null,
+    naive_mae: naive ? round(naive.mae, 6) : null,
+    naive_rmse: naive ? round(naive.rmse, 6) : null,
+  };
   if (!forecast) {
-    return { day, status: 'skipped', reason: `no forecast was made for ${day}`, smape: null, mae: null, rmse: null, actual_total: actualTotal, forecast_total: null };
+    return { day, status: 'skipped', reason: `no forecast was made for ${day}`, smape: null, mae: null, rmse: null, ...naiveScores, actual_total: actualTotal, forecast_total: null };
   }
   const byStart = new Map(forecast.hours.map((h) => [h.start, h.value]));
   const predicted = actual.map((r) => {
@@ -43,6 +73,7 @@ export function evaluateDay(day: string, actual: SeriesRow[], forecast: Forecast
     smape: round(s.smape, 6),
     mae: round(s.mae, 6),
     rmse: round(s.rmse, 6),
+    ...naiveScores,
     actual_total: actualTotal,
     forecast_total: forecast.total,
   };
@@ -67,5 +98,14 @@ export function formatHistory(history: ColumnTable): string {
 // Reads evaluate/history.tsv; empty cells are skipped scores.
 export function parseHistory(content: string, file: string): ColumnTable {
   const num = (v: string) => (v === '' ? null : Number(v));
-  return parseTsv(content, file, HISTORY_COLUMNS, { smape: num, mae: num, rmse: num, actual_total: num, forecast_total: num });
+  return parseTsv(content, file, HISTORY_COLUMNS, {
+    smape: num,
+    mae: num,
+    rmse: num,
+    naive_smape: num,
+    naive_mae: num,
+    naive_rmse: num,
+    actual_total: num,
+    forecast_total: num,
+  });
 }

@@ -1,12 +1,20 @@
 import { ChatcastError } from './errors.js';
-import { parseZone } from './dates.js';
+import { parseDay, parseZone } from './dates.js';
 import { DEFAULT_PROFILE, type SimulationProfile } from './simulate.js';
 import type { KnnParams } from './knn.js';
 
 // params.yaml, validated: one section per stage, as DVC's `params:` entries name them.
 export interface Params {
   chat: { title: string; timezone: string };
-  ingest: { source: string; store_text: boolean; simulate: SimulationProfile };
+  ingest: {
+    source: string;
+    store_text: boolean;
+    chat: string; // for source mtproto: @username, numeric id or https://t.me/+HASH
+    since: string | null; // mtproto's first run starts at this day (default: the day being ingested)
+    page_size: number;
+    max_wait_seconds: number;
+    simulate: SimulationProfile;
+  };
   train: KnnParams & { model: 'knn' };
   render: { width: number; height: number; language: 'ru' | 'en' };
 }
@@ -15,7 +23,15 @@ export interface Params {
 export function defaultParams(): Params {
   return {
     chat: { title: 'Учебный чат', timezone: 'Europe/Berlin' },
-    ingest: { source: 'simulate', store_text: false, simulate: { ...DEFAULT_PROFILE } },
+    ingest: {
+      source: 'simulate',
+      store_text: false,
+      chat: '',
+      since: null,
+      page_size: 100,
+      max_wait_seconds: 120,
+      simulate: { ...DEFAULT_PROFILE },
+    },
     train: { model: 'knn', k: 1, window: 168, strategy: 'recursive' },
     render: { width: 1200, height: 600, language: 'ru' },
   };
@@ -71,7 +87,7 @@ export function validateParams(raw: unknown): Params {
   }
   const source = ingest.source ?? d.ingest.source;
   if (typeof source !== 'string' || source === '') {
-    throw new ChatcastError('CONFIG', `Invalid params.yaml ingest.source "${String(source)}": expected a source such as simulate or tsv:FILE`);
+    throw new ChatcastError('CONFIG', `Invalid params.yaml ingest.source "${String(source)}": expected a source such as simulate, mtproto, export:FILE or tsv:FILE`);
   }
   return {
     chat: {
@@ -81,6 +97,10 @@ export function validateParams(raw: unknown): Params {
     ingest: {
       source,
       store_text: storeText,
+      chat: String(ingest.chat ?? d.ingest.chat),
+      since: ingest.since === undefined || ingest.since === null ? null : parseDay(ingest.since, 'params.yaml ingest.since'),
+      page_size: integer(ingest.page_size ?? d.ingest.page_size, 'ingest.page_size', 1, 100),
+      max_wait_seconds: integer(ingest.max_wait_seconds ?? d.ingest.max_wait_seconds, 'ingest.max_wait_seconds', 0, 3600),
       simulate: {
         seed: integer(simulate.seed ?? d.ingest.simulate.seed, 'ingest.simulate.seed', 0, 2 ** 31),
         base: number(simulate.base ?? d.ingest.simulate.base, 'ingest.simulate.base', 0, 1000),

@@ -41,10 +41,15 @@ export function hourlyCounts(messages: Message[], day: string, zone: string): Co
 
 // Replaces one day's hours in the series (or adds them): a rerun of a day never duplicates it.
 export function upsertDay(series: ColumnTable, dayRows: ColumnTable, day: string): ColumnTable {
+  return upsertDays(series, [dayRows], [day]);
+}
+
+// Replaces several days at once (an export's years of days in one pass).
+export function upsertDays(series: ColumnTable, tables: ColumnTable[], days: string[]): ColumnTable {
+  const replaced = new Set(days);
   return series
-    .params({ day })
-    .filter((d: SeriesRow, $: { day: string }) => d.day !== $.day)
-    .concat(dayRows)
+    .filter(aq.escape((d: SeriesRow) => !replaced.has(d.day)))
+    .concat(...tables)
     .orderby('start');
 }
 

@@ -8,8 +8,8 @@ import { readText } from './files.js';
 
 const tsvCache = new Map<string, Message[]>();
 
-// The messages of one chat day from a source; `file` paths are already absolute here.
-export async function readDay(source: Source, day: string, params: Params): Promise<Message[]> {
+// The messages of one chat day from a day-at-a-time source; `file` paths are already absolute here.
+export async function readDay(source: Extract<Source, { kind: 'simulate' | 'tsv' }>, day: string, params: Params): Promise<Message[]> {
   const zone = params.chat.timezone;
   if (source.kind === 'simulate') return simulateDay(day, zone, params.ingest.simulate, params.ingest.store_text);
   const key = `${source.file}\0${params.ingest.store_text}`;

@@ -27,7 +27,7 @@ async function failsCleanly(args: string[], exitCode: number, message: string | 
 
 describe('bad input: a clear message, a non-zero exit, nothing written', () => {
   it('unknown step', async () => {
-    await failsCleanly(['frobnicate', '--date', '2024-03-01'], 2, 'chatcast frobnicate: Unknown step "frobnicate": expected one of init, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, run, demo');
+    await failsCleanly(['frobnicate', '--date', '2024-03-01'], 2, 'chatcast frobnicate: Unknown step "frobnicate": expected one of init, login, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, run, demo');
   });
 
   it('bad date', async () => {
@@ -54,7 +54,7 @@ describe('bad input: a clear message, a non-zero exit, nothing written', () => {
     expect(tz.stderr).toContain('Invalid --timezone "Europe/Berlinn": expected an IANA time zone');
     const src = await chatcast(['init', '--workspace', target, '--source', 'csv:x']);
     expect(src.exitCode).toBe(2);
-    expect(src.stderr).toContain('Invalid --source "csv:x": expected simulate or tsv:FILE');
+    expect(src.stderr).toContain('Invalid --source "csv:x": expected simulate, mtproto, export:FILE (Telegram Desktop result.json) or tsv:FILE');
     expect(existsSync(target)).toBe(false);
   });
 
@@ -93,7 +93,7 @@ describe('bad input: a clear message, a non-zero exit, nothing written', () => {
   });
 
   it('every command has --help', async () => {
-    for (const step of ['init', 'pull', 'ingest', 'aggregate', 'evaluate', 'train', 'forecast', 'render', 'report', 'push', 'run', 'demo']) {
+    for (const step of ['init', 'login', 'pull', 'ingest', 'aggregate', 'evaluate', 'train', 'forecast', 'render', 'report', 'push', 'run', 'demo']) {
       const help = await chatcast([step, '--help']);
       expect(help.exitCode).toBe(0);
       expect(help.stdout).toContain(`chatcast ${step}`);

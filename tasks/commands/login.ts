@@ -1,0 +1,58 @@
+import { createInterface } from 'node:readline/promises';
+import { ChatcastError } from '../core/errors.js';
+import { createClient, credentialsFromEnv } from '../io/mtproto.js';
+import { defineCommand } from './command.js';
+
+// Asks on the terminal; the answer is not echoed when `hidden` (the 2FA password).
+async function ask(question: string, hidden = false): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  if (hidden) {
+    const write = (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput?.bind(rl);
+    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => write?.(s.startsWith(question) ? question : '');
+  }
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+    if (hidden) process.stderr.write('\n');
+  }
+}
+
+// `chatcast login`: the one interactive step. The pipeline never prompts; it only reads the string this prints.
+export default defineCommand<Record<string, never>>({
+  name: 'login',
+  describe: 'Log in to Telegram once (phone, code, 2FA password) and print the TELEGRAM_SESSION string',
+  args: {},
+  async run(_args, ctx) {
+    const credentials = credentialsFromEnv(process.env, false);
+    if (!process.stdin.isTTY || !process.stderr.isTTY) {
+      throw new ChatcastError('USAGE', 'chatcast login asks for a phone number, a code and maybe a password: run it on a terminal');
+    }
+    const client = createClient({ ...credentials, session: '' });
+    try {
+      await client.start({
+        phoneNumber: () => ask('Phone number, international format (+49…): '),
+        phoneCode: () => ask('Code Telegram sent you: '),
+        password: (hint?: string) => ask(`Two-step verification password${hint ? ` (hint: ${hint})` : ''}: `, true),
+        onError: (error: Error) => {
+          throw new ChatcastError('EXTERNAL', `Telegram login failed: ${error.message}`, { cause: error });
+        },
+      });
+      const session = String(client.session.save());
+      process.stderr.write(
+        [
+          '',
+          'Logged in. The line below is TELEGRAM_SESSION: it grants full access to this account, keep it secret.',
+          'Store it where the pipeline reads it, e.g. as an Airflow Connection:',
+          '  airflow connections add chatcast_telegram --conn-type generic \\',
+          '    --conn-login "$TELEGRAM_API_ID" --conn-password "$TELEGRAM_API_HASH" --conn-extra \'{"session": "<the line below>"}\'',
+          '',
+        ].join('\n'),
+      );
+      process.stdout.write(session + '\n');
+      ctx.log.debug({ step: 'login' }, 'session created');
+    } finally {
+      await client.destroy().catch(() => undefined);
+    }
+  },
+});
