@@ -127,8 +127,11 @@ export class GramjsHistory implements History {
 }
 
 // Connects with the stored session; a missing or revoked session fails clearly and never prompts.
-export async function connectHistory(storeText: boolean, env: NodeJS.ProcessEnv = process.env): Promise<{ history: History; close: () => Promise<void> }> {
-  const client = createClient(credentialsFromEnv(env));
+export async function connectHistory(
+  storeText: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  client: TelegramClient = createClient(credentialsFromEnv(env)),
+): Promise<{ history: History; close: () => Promise<void> }> {
   try {
     await client.connect();
     if (!(await client.checkAuthorization())) {

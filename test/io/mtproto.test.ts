@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Api, type TelegramClient } from 'telegram';
-import { credentialsFromEnv, GramjsHistory, kindOf, toMessage } from '../../tasks/io/mtproto.js';
+import { connectHistory, credentialsFromEnv, GramjsHistory, kindOf, toMessage } from '../../tasks/io/mtproto.js';
 
 const base = { peerId: new Api.PeerChannel({ channelId: BigInt(1234567890) as never }), date: 1711843200 };
 const doc = (attributes: Api.TypeDocumentAttribute[]) =>
@@ -79,5 +79,21 @@ describe('credentials', () => {
     expect(() => credentialsFromEnv({ TELEGRAM_API_ID: 'abc' })).toThrow('Invalid TELEGRAM_API_ID "abc": expected the numeric api_id');
     expect(() => credentialsFromEnv({ TELEGRAM_API_ID: '1', TELEGRAM_API_HASH: 'secret-but-wrong' })).toThrow(/^Invalid TELEGRAM_API_HASH: expected the 32 hex digits/);
     expect(() => credentialsFromEnv({ TELEGRAM_API_ID: '1', TELEGRAM_API_HASH: 'f'.repeat(32) })).toThrow('TELEGRAM_SESSION is not set: run "chatcast login"');
+  });
+});
+
+describe('connecting', () => {
+  it('fails clearly, without prompting, when the stored session was revoked', async () => {
+    let destroyed = false;
+    const client = {
+      connect: async () => true,
+      checkAuthorization: async () => false,
+      destroy: async () => void (destroyed = true),
+    } as unknown as TelegramClient;
+    await expect(connectHistory(false, {}, client)).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: 'TELEGRAM_SESSION is no longer authorised (logged out or revoked): run "chatcast login" again and store the new session string',
+    });
+    expect(destroyed).toBe(true);
   });
 });
