@@ -16,6 +16,7 @@ export interface ArgSpec {
   type: 'string' | 'boolean' | 'number';
   describe: string;
   demandOption?: boolean;
+  array?: boolean;
   default?: string | boolean | number;
 }
 

@@ -1,7 +1,8 @@
 import { addDays } from '../core/dates.js';
 import { evaluateDay, formatHistory, parseHistory, upsertHistory } from '../core/evaluation.js';
 import { PATHS } from '../core/pipeline.js';
-import { dayRows, parseSeries } from '../core/series.js';
+import { dayRows, parseSeries, type SeriesRow } from '../core/series.js';
+import { naiveScale } from '../core/metrics.js';
 import { ChatcastError } from '../core/errors.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
@@ -21,7 +22,8 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
   }
   // "Same hour yesterday" is 24 h earlier: usually the day before, on a 25-hour day also this one.
   const earlier = new Map([...dayRows(series, addDays(day, -1)), ...actual].map((r) => [r.start, r.messages]));
-  const evaluation = evaluateDay(day, actual, await readForecast(ws, day), earlier);
+  const before = (series.objects() as SeriesRow[]).filter((r) => r.day < day).map((r) => r.messages);
+  const evaluation = evaluateDay(day, actual, await readForecast(ws, day), earlier, naiveScale(before));
   const historyFile = ws.path(PATHS.history);
   const history = (await exists(historyFile)) ? parseHistory(await readText(historyFile, 'metrics history'), historyFile) : undefined;
   await writeFiles([
@@ -31,7 +33,7 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
   if (evaluation.status === 'skipped') {
     ctx.log.warn({ step: 'evaluate', ...evaluation }, `evaluate skipped ${day}: ${evaluation.reason}`);
   } else {
-    ctx.log.info({ step: 'evaluate', ...evaluation }, `scored ${day}: sMAPE ${evaluation.smape}, MAE ${evaluation.mae}, RMSE ${evaluation.rmse} (same hour yesterday: sMAPE ${evaluation.naive_smape}, MAE ${evaluation.naive_mae}, RMSE ${evaluation.naive_rmse})`);
+    ctx.log.info({ step: 'evaluate', ...evaluation }, `scored ${day}: sMAPE ${evaluation.smape}, MAE ${evaluation.mae}, RMSE ${evaluation.rmse}, MASE ${evaluation.mase}, coverage ${evaluation.coverage80} (same hour yesterday: sMAPE ${evaluation.naive_smape}, MAE ${evaluation.naive_mae}, RMSE ${evaluation.naive_rmse})`);
   }
   return evaluation;
 }

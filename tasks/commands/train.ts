@@ -17,9 +17,8 @@ export async function train(ws: Workspace, day: string, ctx: Context) {
     await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`),
     seriesFile,
   );
-  const { values, starts } = valuesThrough(series, day);
-  const { model: _model, ...knn } = ws.params.train;
-  const card = describeModel(values, starts, knn, day, ws.params.chat.timezone);
+  const { values, starts, days } = valuesThrough(series, day);
+  const card = describeModel(values, starts, days, ws.params.train, day, ws.params.chat.timezone);
   await writeFiles([
     { path: ws.path(PATHS.modelValues), data: valuesToBytes(values) },
     { path: ws.path(PATHS.model), data: JSON.stringify(card, null, 2) + '\n' },

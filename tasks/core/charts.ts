@@ -15,11 +15,13 @@ const TEXT = {
     hour: (zone: string) => `Час (${zone})`,
     messages: 'Сообщений за час',
     actual: 'Факт',
-    forecastMade: 'Прогноз, сделанный накануне',
-    forecast: 'Прогноз',
+    forecastMade: 'Прогноз накануне (медиана)',
+    forecast: 'Медиана',
+    mean: 'Среднее',
+    band: '80% интервал',
     totals: (actual: number, forecast: number | null) =>
       `Всего: ${actual}` + (forecast === null ? ' · прогноза на этот день не было' : ` · прогноз: ${fmt(forecast)}`),
-    expected: (total: number, peak: string) => `Ожидается всего ≈ ${fmt(total)} · пик около ${peak}`,
+    expected: (total: number, peak: string) => `Ожидается всего ≈ ${fmt(total)} · пик около ${peak} · закрашено: 80% интервал`,
   },
   en: {
     actualTitle: (title: string, day: string, zone: string) => `${title}: messages per hour, ${day} (${zone})`,
@@ -27,11 +29,13 @@ const TEXT = {
     hour: (zone: string) => `Hour (${zone})`,
     messages: 'Messages per hour',
     actual: 'Actual',
-    forecastMade: 'Forecast made the day before',
-    forecast: 'Forecast',
+    forecastMade: 'Forecast made the day before (median)',
+    forecast: 'Median',
+    mean: 'Mean',
+    band: '80% band',
     totals: (actual: number, forecast: number | null) =>
       `Total: ${actual}` + (forecast === null ? ' · no forecast was made for this day' : ` · forecast: ${fmt(forecast)}`),
-    expected: (total: number, peak: string) => `Expected total ≈ ${fmt(total)} · peak around ${peak}`,
+    expected: (total: number, peak: string) => `Expected total ≈ ${fmt(total)} · peak around ${peak} · shaded: 80% band`,
   },
 } as const;
 
@@ -79,15 +83,10 @@ export function actualFigure(options: {
     { type: 'bar', name: t.actual, x, y: options.actual.map((r) => r.messages), marker: { color: '#2b7bba' } },
   ];
   if (options.forecast) {
-    const byStart = new Map(options.forecast.hours.map((h) => [h.start, h.value]));
-    data.push({
-      type: 'scatter',
-      mode: 'lines+markers',
-      name: t.forecastMade,
-      x,
-      y: options.actual.map((r) => byStart.get(r.start) ?? null),
-      line: { color: '#e4572e', width: 3 },
-    });
+    const byStart = new Map(options.forecast.hours.map((h) => [h.start, h]));
+    const pick = (key: 'median' | 'lo' | 'hi') => options.actual.map((r) => byStart.get(r.start)?.[key] ?? null);
+    data.unshift(...band(x, pick('lo'), pick('hi'), t.band, 'rgba(228, 87, 46, 0.15)'));
+    data.push({ type: 'scatter', mode: 'lines+markers', name: t.forecastMade, x, y: pick('median'), line: { color: '#e4572e', width: 3 } });
   }
   const total = options.actual.reduce((s, r) => s + r.messages, 0);
   return {
@@ -101,19 +100,24 @@ export function actualFigure(options: {
   };
 }
 
-// Today's forecast hours.
+// The 80% band as a shaded area between two invisible lines.
+function band(x: string[], lo: (number | null)[], hi: (number | null)[], name: string, colour: string): Record<string, unknown>[] {
+  return [
+    { type: 'scatter', mode: 'lines', x, y: lo, line: { width: 0, shape: 'hvh' }, hoverinfo: 'skip', showlegend: false },
+    { type: 'scatter', mode: 'lines', x, y: hi, fill: 'tonexty', fillcolor: colour, line: { width: 0, shape: 'hvh' }, name },
+  ];
+}
+
+// Today's forecast: the median hour by hour, the mean, and the 80% band.
 export function forecastFigure(options: { title: string; zone: string; language: 'ru' | 'en'; forecast: ForecastDoc }): Figure {
   const t = TEXT[options.language];
   const f = options.forecast;
+  const x = hourLabels(f.hours);
   return {
     data: [
-      {
-        type: 'bar',
-        name: t.forecast,
-        x: hourLabels(f.hours),
-        y: f.hours.map((h) => h.value),
-        marker: { color: '#f0a202' },
-      },
+      ...band(x, f.hours.map((h) => h.lo), f.hours.map((h) => h.hi), t.band, 'rgba(240, 162, 2, 0.25)'),
+      { type: 'bar', name: t.forecast, x, y: f.hours.map((h) => h.median), marker: { color: '#f0a202' } },
+      { type: 'scatter', mode: 'lines', name: t.mean, x, y: f.hours.map((h) => h.mean), line: { color: '#8a5a00', width: 2, dash: 'dot' } },
     ],
     layout: layout(t.forecastTitle(options.title, f.day, options.zone), t.expected(f.total, f.peak.local), options.zone, options.language),
   };

@@ -3,7 +3,7 @@ import type { ColumnTable } from 'arquero';
 import { ChatcastError } from './errors.js';
 import type { ForecastDoc } from './forecast.js';
 import { round } from './forecast.js';
-import { score } from './metrics.js';
+import { score, scoreDistribution } from './metrics.js';
 import { formatTsv, parseTsv } from './tsv.js';
 import type { SeriesRow } from './series.js';
 
@@ -15,6 +15,9 @@ export interface Evaluation {
   smape: number | null;
   mae: number | null;
   rmse: number | null;
+  mase: number | null;
+  pinball: number | null;
+  coverage80: number | null;
   actual_total: number;
   forecast_total: number | null;
   // The same scores for the naive forecast "same hour yesterday" (the value 24 h earlier): the bar to beat.
@@ -29,6 +32,9 @@ const HISTORY_COLUMNS = [
   'smape',
   'mae',
   'rmse',
+  'mase',
+  'pinball',
+  'coverage80',
   'naive_smape',
   'naive_mae',
   'naive_rmse',
@@ -39,12 +45,14 @@ const HISTORY_COLUMNS = [
 const HOUR_MS = 3_600_000;
 
 // Scores the forecast made for a day against the hours it actually had, matched by UTC hour, and
-// the naive forecast from `earlier` (the series' hours, by start instant) alongside.
+// the naive forecast from `earlier` (the series' hours, by start instant) alongside. `scale` is
+// MASE's denominator: the in-sample error of "same hour yesterday" on the history before the day.
 export function evaluateDay(
   day: string,
   actual: SeriesRow[],
   forecast: ForecastDoc | undefined,
   earlier: Map<string, number> = new Map(),
+  scale = Number.NaN,
 ): Evaluation {
   const actualTotal = actual.reduce((s, r) => s + r.messages, 0);
   const yesterday = actual.map((r) => earlier.get(new Date(Date.parse(r.start) - 24 * HOUR_MS).toISOString().replace('.000Z', 'Z')));
@@ -55,17 +63,21 @@ export function evaluateDay(
     naive_rmse: naive ? round(naive.rmse, 6) : null,
   };
   if (!forecast) {
-    return { day, status: 'skipped', reason: `no forecast was made for ${day}`, smape: null, mae: null, rmse: null, ...naiveScores, actual_total: actualTotal, forecast_total: null };
+    return { day, status: 'skipped', reason: `no forecast was made for ${day}`, smape: null, mae: null, rmse: null, mase: null, pinball: null, coverage80: null, ...naiveScores, actual_total: actualTotal, forecast_total: null };
   }
-  const byStart = new Map(forecast.hours.map((h) => [h.start, h.value]));
+  const byStart = new Map(forecast.hours.map((h) => [h.start, h]));
   const predicted = actual.map((r) => {
-    const value = byStart.get(r.start);
-    if (value === undefined) {
+    const hour = byStart.get(r.start);
+    if (hour === undefined) {
       throw new ChatcastError('STATE', `forecast/${day}.json has no value for the hour starting ${r.start}: it does not cover ${day}`);
     }
-    return value;
+    return hour;
   });
-  const s = score(actual.map((r) => r.messages), predicted);
+  const s = scoreDistribution(
+    actual.map((r) => r.messages),
+    { median: predicted.map((h) => h.median), mean: predicted.map((h) => h.mean), lo: predicted.map((h) => h.lo), hi: predicted.map((h) => h.hi) },
+    scale,
+  );
   return {
     day,
     status: 'scored',
@@ -73,6 +85,9 @@ export function evaluateDay(
     smape: round(s.smape, 6),
     mae: round(s.mae, 6),
     rmse: round(s.rmse, 6),
+    mase: Number.isFinite(s.mase) ? round(s.mase, 6) : null,
+    pinball: round(s.pinball, 6),
+    coverage80: round(s.coverage80, 6),
     ...naiveScores,
     actual_total: actualTotal,
     forecast_total: forecast.total,
@@ -102,6 +117,9 @@ export function parseHistory(content: string, file: string): ColumnTable {
     smape: num,
     mae: num,
     rmse: num,
+    mase: num,
+    pinball: num,
+    coverage80: num,
     naive_smape: num,
     naive_mae: num,
     naive_rmse: num,

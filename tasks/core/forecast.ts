@@ -1,25 +1,29 @@
 import { createHash } from 'node:crypto';
 import type { HourSlot } from './dates.js';
 import { ChatcastError } from './errors.js';
-import { disposeKnn, fitKnn, predictKnn, type KnnParams } from './knn.js';
+import type { KnnParams } from './knn.js';
+import { forecastOrigins, historyNeeded, type ModelSpec } from './models.js';
 
 // What `train` leaves for `forecast`: the fitted model's description; its values sit in values.bin.
 export interface ModelCard {
-  model: 'knn';
   params: KnnParams;
-  method: 'knn' | 'naive_day'; // naive_day while the history is shorter than the model needs
+  method: KnnParams['model'] | 'naive_day' | 'zeros'; // a fallback while the history is too short
   reason?: string;
   trained_through: string; // the last chat day in the training data
   timezone: string;
   hours: number;
   first_hour: string;
   last_hour: string;
+  day_starts: number[]; // indices of the hours where chat days begin: the direct KNN's candidate days
   sha256: string; // of values.bin: the exact data the model saw
 }
 
-// One forecast hour.
+// One forecast hour: the forecast distribution's median, mean and 80% band.
 export interface ForecastHour extends HourSlot {
-  value: number;
+  median: number;
+  mean: number;
+  lo: number;
+  hi: number;
 }
 
 // forecast/D.json: the hours of day D as forecast at the end of D-1, with where they came from.
@@ -28,11 +32,10 @@ export interface ForecastDoc {
   made_on: string;
   timezone: string;
   method: ModelCard['method'];
-  model: ModelCard['model'];
   params: KnnParams;
   data: { through: string; hours: number; sha256: string };
-  total: number;
-  peak: { local: string; value: number };
+  total: number; // expected messages: the sum of the hourly means
+  peak: { local: string; mean: number };
   hours: ForecastHour[];
 }
 
@@ -54,64 +57,53 @@ export function bytesToValues(bytes: Uint8Array): Float32Array {
   return Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
-// The model card `train` writes for a history; picks the fallback when the history is too short.
-export function describeModel(
-  values: Float32Array,
-  starts: string[],
-  params: KnnParams,
-  day: string,
-  timezone: string,
-): ModelCard {
-  const needed = params.window + params.k;
-  const enough = values.length >= needed;
+// The indices where a new chat day starts, from the series' day of each hour.
+export function dayStarts(days: string[]): number[] {
+  return days.flatMap((d, i) => (i === 0 || d !== days[i - 1] ? [i] : []));
+}
+
+// The model card `train` writes; picks a fallback while the history is too short for the model.
+export function describeModel(values: Float32Array, starts: string[], days: string[], params: KnnParams, day: string, timezone: string): ModelCard {
+  const anchors = dayStarts(days);
+  const need = historyNeeded(params);
+  const enough = values.length >= need && (params.model !== 'knn_direct' || anchors.some((s) => s >= params.window && s + 24 <= values.length));
+  const method = enough ? params.model : values.length >= 24 ? 'naive_day' : 'zeros';
   return {
-    model: 'knn',
     params,
-    method: enough ? 'knn' : 'naive_day',
-    ...(enough ? {} : { reason: `history of ${values.length} h is shorter than window + k = ${needed} h` }),
+    method,
+    ...(enough ? {} : { reason: `history of ${values.length} h is shorter than the ${need} h ${params.model} needs` }),
     trained_through: day,
     timezone,
     hours: values.length,
     first_hour: starts[0],
     last_hour: starts[starts.length - 1],
+    day_starts: anchors,
     sha256: sha256(valuesToBytes(values)),
   };
 }
 
-// Same hour yesterday (the last 24 h repeated), zero-padded: the forecast while history is short.
-export function naiveDay(values: Float32Array, horizon: number): Float32Array {
-  const last = values.slice(Math.max(0, values.length - 24));
-  return Float32Array.from({ length: horizon }, (_, i) => (last.length === 24 ? last[i % 24] : 0));
-}
-
-// Runs the model a card describes over the next day's hours.
+// Runs the model a card describes over the next day's hours; nothing is ever below zero.
 export function predictDay(card: ModelCard, values: Float32Array, slots: HourSlot[], madeOn: string, day: string): ForecastDoc {
   if (sha256(valuesToBytes(values)) !== card.sha256) {
     throw new ChatcastError('STATE', `train/values.bin does not match train/model.json (sha256 differs): rerun "chatcast train --date ${madeOn}"`);
   }
-  let predicted: Float32Array;
-  if (card.method === 'knn') {
-    const model = fitKnn(values, card.params);
-    try {
-      predicted = predictKnn(model, slots.length);
-    } finally {
-      disposeKnn(model);
-    }
-  } else {
-    predicted = naiveDay(values, slots.length);
-  }
-  const hours = slots.map((slot, i) => ({ ...slot, value: round(Math.max(0, predicted[i])) }));
-  const peak = hours.reduce((best, h) => (h.value > best.value ? h : best), hours[0]);
+  const spec: ModelSpec = card.method === card.params.model ? card.params : { model: card.method as 'naive_day' | 'zeros' };
+  const f = forecastOrigins(spec, values, [values.length], card.day_starts, slots.length);
+  const hours = slots.map((slot, h) => {
+    const median = round(Math.max(0, f.median[0][h]));
+    const mean = round(Math.max(0, f.mean[0][h]));
+    return { ...slot, median, mean, lo: Math.min(median, round(Math.max(0, f.lo[0][h]))), hi: Math.max(median, round(Math.max(0, f.hi[0][h]))) };
+  });
+  const peak = hours.reduce((best, h) => (h.mean > best.mean ? h : best), hours[0]);
   return {
     day,
     made_on: madeOn,
     timezone: card.timezone,
     method: card.method,
-    model: card.model,
     params: card.params,
     data: { through: card.trained_through, hours: card.hours, sha256: card.sha256 },
-    total: round(hours.reduce((s, h) => s + h.value, 0)),
-    peak: { local: peak.local, value: peak.value },
+    total: round(hours.reduce((s, h) => s + h.mean, 0)),
+    peak: { local: peak.local, mean: peak.mean },
     hours,
   };
 }

@@ -50,3 +50,59 @@ export function rmse(actual: ArrayLike<number>, predicted: ArrayLike<number>): n
 export function score(actual: ArrayLike<number>, predicted: ArrayLike<number>): Scores {
   return { smape: smape(actual, predicted), mae: mae(actual, predicted), rmse: rmse(actual, predicted) };
 }
+
+// MASE: MAE divided by the in-sample MAE of "same hour yesterday" on the history before the forecast
+// (sktime's mean_absolute_scaled_error with sp=24). Infinite when that history never changes.
+export function mase(actual: ArrayLike<number>, predicted: ArrayLike<number>, history: ArrayLike<number>, season = 24): number {
+  return mae(actual, predicted) / naiveScale(history, season);
+}
+
+// The mean absolute change between an hour and the same hour a season earlier.
+export function naiveScale(history: ArrayLike<number>, season = 24): number {
+  let sum = 0;
+  for (let i = season; i < history.length; i++) sum += Math.abs(history[i] - history[i - season]);
+  return history.length > season ? sum / (history.length - season) : Number.NaN;
+}
+
+// Quantile (pinball) loss of the band: the mean of the 10% loss of `lo` and the 90% loss of `hi`.
+export function pinball(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>, levels: [number, number] = [0.1, 0.9]): number {
+  checkLengths(actual, lo);
+  checkLengths(actual, hi);
+  const loss = (y: number, q: number, tau: number) => Math.max(tau * (y - q), (tau - 1) * (y - q));
+  let sum = 0;
+  for (let i = 0; i < actual.length; i++) sum += (loss(actual[i], lo[i], levels[0]) + loss(actual[i], hi[i], levels[1])) / 2;
+  return sum / actual.length;
+}
+
+// The share of hours whose actual count lies inside the band (ends included).
+export function coverage(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: ArrayLike<number>): number {
+  checkLengths(actual, lo);
+  checkLengths(actual, hi);
+  let inside = 0;
+  for (let i = 0; i < actual.length; i++) if (actual[i] >= lo[i] && actual[i] <= hi[i]) inside++;
+  return inside / actual.length;
+}
+
+// Every score of a forecast distribution: sMAPE and MAE of the median, RMSE of the mean, MASE of the
+// median, pinball loss and coverage of the band.
+export interface FullScores extends Scores {
+  mase: number;
+  pinball: number;
+  coverage80: number;
+}
+
+// Scores one origin's forecast; `history` is everything before it (for MASE's scale).
+export function scoreDistribution(
+  actual: ArrayLike<number>,
+  f: { median: ArrayLike<number>; mean: ArrayLike<number>; lo: ArrayLike<number>; hi: ArrayLike<number> },
+  scale: number,
+): FullScores {
+  return {
+    smape: smape(actual, f.median),
+    mae: mae(actual, f.median),
+    rmse: rmse(actual, f.mean),
+    mase: mae(actual, f.median) / scale,
+    pinball: pinball(actual, f.lo, f.hi),
+    coverage80: coverage(actual, f.lo, f.hi),
+  };
+}

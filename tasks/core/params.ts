@@ -1,7 +1,7 @@
 import { ChatcastError } from './errors.js';
 import { parseDay, parseZone } from './dates.js';
 import { DEFAULT_PROFILE, type SimulationProfile } from './simulate.js';
-import type { KnnParams } from './knn.js';
+import type { DirectKnnParams, KnnParams } from './knn.js';
 
 // params.yaml, validated: one section per stage, as DVC's `params:` entries name them.
 export interface Params {
@@ -15,7 +15,7 @@ export interface Params {
     max_wait_seconds: number;
     simulate: SimulationProfile;
   };
-  train: KnnParams & { model: 'knn' };
+  train: KnnParams;
   render: { width: number; height: number; language: 'ru' | 'en' };
 }
 
@@ -32,7 +32,7 @@ export function defaultParams(): Params {
       max_wait_seconds: 120,
       simulate: { ...DEFAULT_PROFILE },
     },
-    train: { model: 'knn', k: 1, window: 168, strategy: 'recursive' },
+    train: { model: 'knn_direct', k: 91, window: 72, transform: 'log1p', band: [0.1, 0.8] },
     render: { width: 1200, height: 600, language: 'ru' },
   };
 }
@@ -70,6 +70,29 @@ function oneOf<T extends string>(value: unknown, name: string, allowed: readonly
     );
   }
   return value as T;
+}
+
+function trainParams(train: Record<string, unknown>): KnnParams {
+  const model = oneOf(train.model ?? 'knn_direct', 'train.model', ['knn_direct', 'knn_recursive'] as const);
+  if (model === 'knn_recursive') {
+    return {
+      model,
+      k: integer(train.k ?? 1, 'train.k', 1, 1000),
+      window: integer(train.window ?? 168, 'train.window', 1, 24 * 366),
+    };
+  }
+  const d = defaultParams().train as DirectKnnParams;
+  const band = train.band ?? d.band;
+  if (!Array.isArray(band) || band.length !== 2 || !(band[0] >= 0 && band[0] < 0.5 && band[1] > 0.5 && band[1] <= 1)) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml train.band "${JSON.stringify(band)}": expected [lower, upper] quantiles with 0 ≤ lower < 0.5 < upper ≤ 1`);
+  }
+  return {
+    model,
+    k: integer(train.k ?? d.k, 'train.k', 1, 1000),
+    window: integer(train.window ?? d.window, 'train.window', 1, 24 * 366),
+    transform: oneOf(train.transform ?? d.transform, 'train.transform', ['log1p', 'none'] as const),
+    band: [band[0], band[1]],
+  };
 }
 
 // Checks a parsed params.yaml and fills what it leaves out from the defaults.
@@ -110,12 +133,7 @@ export function validateParams(raw: unknown): Params {
         senders: integer(simulate.senders ?? d.ingest.simulate.senders, 'ingest.simulate.senders', 1, 1_000_000),
       },
     },
-    train: {
-      model: oneOf(train.model ?? d.train.model, 'train.model', ['knn'] as const),
-      k: integer(train.k ?? d.train.k, 'train.k', 1, 1000),
-      window: integer(train.window ?? d.train.window, 'train.window', 1, 24 * 366),
-      strategy: oneOf(train.strategy ?? d.train.strategy, 'train.strategy', ['recursive'] as const),
-    },
+    train: trainParams(train),
     render: {
       width: integer(render.width ?? d.render.width, 'render.width', 200, 4000),
       height: integer(render.height ?? d.render.height, 'render.height', 200, 4000),

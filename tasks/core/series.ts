@@ -69,7 +69,7 @@ export function parseSeries(content: string, file: string): ColumnTable {
 }
 
 // The model needs a gap-free series: every hour from the first day through `day`, in order.
-export function valuesThrough(series: ColumnTable, day: string): { values: Float32Array; starts: string[] } {
+export function valuesThrough(series: ColumnTable, day: string): { values: Float32Array; starts: string[]; days: string[] } {
   const rows = series
     .params({ day })
     .filter((d: SeriesRow, $: { day: string }) => d.day <= $.day)
@@ -90,7 +90,7 @@ export function valuesThrough(series: ColumnTable, day: string): { values: Float
       );
     }
   }
-  return { values: Float32Array.from(rows, (r) => r.messages), starts: rows.map((r) => r.start) };
+  return { values: Float32Array.from(rows, (r) => r.messages), starts: rows.map((r) => r.start), days: rows.map((r) => r.day) };
 }
 
 // The rows of one day, in time order.

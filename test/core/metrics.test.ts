@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mae, rmse, score, smape } from '../../tasks/core/metrics.js';
+import { coverage, mae, mase, naiveScale, pinball, rmse, score, scoreDistribution, smape } from '../../tasks/core/metrics.js';
 
 describe('forecast scores', () => {
   it('equal hand-computed values', () => {
@@ -26,5 +26,31 @@ describe('forecast scores', () => {
 
   it('refuse series of different lengths', () => {
     expect(() => smape([1, 2], [1])).toThrow(/Cannot score 1 forecast hours against 2 actual hours/);
+  });
+});
+
+describe('scores of the forecast distribution', () => {
+  it('coverage and pinball equal hand-computed values', () => {
+    const actual = [0, 3, 5, 1];
+    const lo = [0, 1, 0, 2];
+    const hi = [2, 3, 4, 4];
+    // inside: 0∈[0,2] yes, 3∈[1,3] yes, 5∈[0,4] no, 1∈[2,4] no → 2 of 4
+    expect(coverage(actual, lo, hi)).toBe(0.5);
+    // pinball per hour: (ρ0.1(y−lo) + ρ0.9(y−hi)) / 2, ρτ(u) = max(τu, (τ−1)u)
+    // h0: ρ.1(0)=0, ρ.9(−2)=0.2 → 0.1;  h1: ρ.1(2)=0.2, ρ.9(0)=0 → 0.1
+    // h2: ρ.1(5)=0.5, ρ.9(1)=0.9 → 0.7;  h3: ρ.1(−1)=0.9, ρ.9(−3)=0.3 → 0.6
+    expect(pinball(actual, lo, hi)).toBeCloseTo((0.1 + 0.1 + 0.7 + 0.6) / 4, 12);
+  });
+
+  it('MASE divides MAE by the in-sample error of "same hour yesterday"', () => {
+    const history = [1, 0, 2, 3, 1, 4]; // season 3: |3−1| + |1−0| + |4−2| = 5 over 3 → 5/3
+    expect(naiveScale(history, 3)).toBeCloseTo(5 / 3, 12);
+    expect(mase([2, 2], [1, 4], history, 3)).toBeCloseTo(1.5 / (5 / 3), 12);
+  });
+
+  it('scoreDistribution scores the median on sMAPE, MAE and MASE, the mean on RMSE, the band on coverage and pinball', () => {
+    const actual = [0, 4];
+    const s = scoreDistribution(actual, { median: [0, 2], mean: [1, 3], lo: [0, 0], hi: [1, 3] }, 2);
+    expect(s).toEqual({ smape: smape(actual, [0, 2]), mae: 1, rmse: 1, mase: 0.5, pinball: pinball(actual, [0, 0], [1, 3]), coverage80: 0.5 });
   });
 });

@@ -12,13 +12,12 @@ const forecast: ForecastDoc = {
   day: '2024-10-27',
   made_on: '2024-10-26',
   timezone: zone,
-  method: 'knn',
-  model: 'knn',
-  params: { k: 1, window: 168, strategy: 'recursive' },
+  method: 'knn_direct',
+  params: { model: 'knn_direct', k: 91, window: 72, transform: 'log1p', band: [0.1, 0.8] },
   data: { through: '2024-10-26', hours: 1000, sha256: 'x' },
   total: 25,
-  peak: { local: '20:00', value: 5 },
-  hours: hours.map((h, i) => ({ ...h, value: i % 5 })),
+  peak: { local: '20:00', mean: 5 },
+  hours: hours.map((h, i) => ({ ...h, median: i % 5, mean: (i % 5) + 0.4, lo: 0, hi: (i % 5) + 2 })),
 };
 
 describe('charts in headless Chromium', () => {
@@ -35,7 +34,7 @@ describe('charts in headless Chromium', () => {
       expect([image.width, image.height]).toEqual([900, 500]);
       const colours = new Set<number>();
       for (let i = 0; i < image.data.length; i += 4 * 97) colours.add(image.data.readUInt32BE(i));
-      expect(colours.size).toBeGreaterThan(3); // bars, text and background, not a blank page
+      expect(colours.size).toBeGreaterThan(3); // bars, band, text and background, not a blank page
     }
     // The same figures render to the same bytes: reruns leave charts unchanged for DVC.
     const again = await renderPngs(figures, { width: 900, height: 500 });
@@ -49,8 +48,19 @@ describe('charts in headless Chromium', () => {
 
   it('label the repeated hour of the autumn clock change with its offset', () => {
     const figure = forecastFigure({ title: 't', zone, language: 'en', forecast });
-    const x = figure.data[0].x as string[];
+    const x = figure.data.find((trace) => trace.type === 'bar')!.x as string[];
     expect(x).toHaveLength(25);
     expect(x.filter((l) => l.startsWith('02:00'))).toEqual(['02:00 (UTC+02:00)', '02:00 (UTC+01:00)']);
+  });
+});
+
+describe('the forecast chart', () => {
+  it('draws the 80% band as a filled area between lo and hi, with the median and the mean', () => {
+    const figure = forecastFigure({ title: 't', zone, language: 'en', forecast });
+    const [lo, hi, median, mean] = figure.data;
+    expect(lo.y).toEqual(forecast.hours.map((h) => h.lo));
+    expect(hi).toMatchObject({ fill: 'tonexty', name: '80% band', y: forecast.hours.map((h) => h.hi) });
+    expect(median).toMatchObject({ type: 'bar', name: 'Median', y: forecast.hours.map((h) => h.median) });
+    expect(mean).toMatchObject({ name: 'Mean', y: forecast.hours.map((h) => h.mean) });
   });
 });
