@@ -31,14 +31,15 @@ if (python.status !== 0) {
 }
 const reference = JSON.parse(python.stdout);
 
-// chatcast side, in this process: one small warm-up (wasm compiles its kernels on first use), then
-// every model over the same origins.
+// chatcast side, in this process. The first seed backtest is timed cold (wasm compiles kernels and
+// grows its heap on first use); the table's timings are a second, warm run of every model.
 const { backend } = await initTf();
 const series = parseHourlySeries(readFileSync(SERIES, 'utf8'), SERIES);
 const origins = originsOf(series, 'UTC', DAYS);
-forecastOrigins(SEED_KNN, series.values, origins.slice(0, 3).map((o) => o.index), [], 24);
-const ours = backtest(series, 'UTC', DAYS, Object.entries(BACKTEST_MODELS).map(([name, spec]) => ({ name, spec })));
+const coldStart = performance.now();
 const seedForecasts = forecastOrigins(SEED_KNN, series.values, origins.map((o) => o.index), [], 24).median;
+const cold = (performance.now() - coldStart) / 1000;
+const ours = backtest(series, 'UTC', DAYS, Object.entries(BACKTEST_MODELS).map(([name, spec]) => ({ name, spec })));
 const theirs = JSON.parse(readFileSync(forecastsFile, 'utf8'));
 const same = origins.filter((o, i) => theirs[o.day].every((v, h) => Math.abs(v - seedForecasts[i][h]) < 1e-6)).length;
 
@@ -64,7 +65,7 @@ const checks = [
   [`default median MAE ${f(d.mae, 4)} below every baseline's (best ${f(Math.min(...baselines.map((b) => ours.models[b].mae)), 4)})`, baselines.every((b) => d.mae < ours.models[b].mae)],
   [`default mean RMSE ${f(d.rmse, 4)} below every baseline's (best ${f(Math.min(...baselines.map((b) => ours.models[b].rmse)), 4)})`, baselines.every((b) => d.rmse < ours.models[b].rmse)],
   [`default 80% band coverage ${f(d.coverage80)} between 0.75 and 0.85`, d.coverage80 >= 0.75 && d.coverage80 <= 0.85],
-  [`seed backtest ${f(seed.seconds, 3)} s vs reference ${f(reference.models.seed.seconds, 2)} s: ${speedup.toFixed(1)}× faster (target ≥ 20×)`, speedup >= 20],
+  [`seed backtest ${f(seed.seconds, 3)} s warm (${f(cold, 3)} s cold) vs reference ${f(reference.models.seed.seconds, 2)} s: ${speedup.toFixed(1)}× faster warm, ${(reference.models.seed.seconds / cold).toFixed(1)}× cold (target ≥ 20×)`, speedup >= 20],
 ];
 console.log('\nTargets');
 for (const [text, ok] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${text}`);

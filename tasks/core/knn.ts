@@ -45,6 +45,13 @@ function maskAfter(limits: number[], columns: number): tf.Tensor2D {
   return tf.tensor2d(mask, [limits.length, columns]);
 }
 
+// x[row, idx[row, i]] for every row: a flat gather (wasm's batched gather breaks on large tensors).
+function pick(x: tf.Tensor, idx: tf.Tensor): tf.Tensor2D {
+  const [rows, width] = x.shape as [number, number];
+  const offsets = tf.range(0, rows * width, width, 'int32').reshape([-1, 1]);
+  return tf.gather(x.reshape([-1]), idx.toInt().add(offsets)) as tf.Tensor2D;
+}
+
 // The k best columns of each row; for k = 1 argMax, which also returns the first of equal maxima.
 function nearest(score: tf.Tensor, k: number): tf.Tensor2D {
   return (k === 1 ? tf.argMax(score, 1).reshape([-1, 1]) : tf.topk(score, k).indices) as tf.Tensor2D;
@@ -70,12 +77,16 @@ function checkOrigins(values: Float32Array, origins: number[], need: number, wha
   }
 }
 
-// The recursive KNN for many origins at once: every origin's query is a row of one matrix, and the
-// dot products of all queries with all patterns come from one matrix product. Each further hour
-// shifts the query by one value, so its products follow from the previous hour's by a shift and two
-// rank-1 corrections (dot(p[j+1], q') = dot(p[j], q) − y[j]·q[0] + y[j+window]·next), not another
-// product over the whole window. Patterns that end at or after an origin are masked out for it (no
-// leakage); ties go to the earliest pattern (topk returns the lower index first).
+// The recursive KNN for many origins at once. Every origin's query is a row of one matrix, and one
+// matrix product scores all queries against all patterns. After each forecast hour the query moves on
+// by one value, and so does the pattern each score belongs to: score(p[j+1], q') follows from
+// score(p[j], q) by a rank-3 correction, −2·y[j]·q[0] + 2·y[j+window]·next + y[j]² − y[j+window]²,
+// one small matrix product added to the score matrix in place. A column thus follows one lineage of
+// patterns (j = column − horizon + hour; zero-padded windows before the series start become real
+// patterns as the hours pass), so nothing is copied or shifted. Patterns that end at or after an
+// origin never count for it (no leakage); the few columns whose usability changes during the horizon
+// (the first `horizon`, and `horizon − 1` at each origin's edge) are scored in a small side matrix.
+// Ties go to the earliest pattern (topk and argMax return the lower index first; parts are ordered by j).
 export function recursiveKnn(values: Float32Array, origins: number[], horizon: number, params: RecursiveKnnParams, chunk = CHUNK): Float32Array[] {
   checkOrigins(values, origins, params.window + params.k, `KNN with window ${params.window} and k ${params.k}`);
   // Origins in time order and in chunks: a chunk of early origins multiplies against fewer patterns.
@@ -88,39 +99,82 @@ export function recursiveKnn(values: Float32Array, origins: number[], horizon: n
   return out;
 }
 
-function recursiveChunk(values: Float32Array, origins: number[], horizon: number, params: RecursiveKnnParams): Float32Array[] {
+function recursiveChunk(values: Float32Array, origins: number[], steps: number, params: RecursiveKnnParams): Float32Array[] {
   const { window, k } = params;
+  const P = steps;
+  const B = origins.length;
   const last = Math.max(...origins);
-  const patternsCount = last - window; // pattern j = values[j, j+window), its target values[j+window] < last
+  const M = last - window; // real patterns j ∈ [0, M): values[j, j+window), target values[j+window] < last
+  const C = M + P; // column c holds pattern j = c − P + hour
+  const edge = origins.map((o) => o - window + 1); // from this column on, a pattern is usable only early on
+  // Columns whose usability changes: the prefix [0, P) (zero-padded, then real) and each row's edge band.
+  const prefixCols = Int32Array.from({ length: B * P }, (_, i) => i % P);
+  const bandCols = Int32Array.from({ length: B * (P - 1) }, (_, i) => edge[Math.floor(i / (P - 1))] + (i % (P - 1)));
   const result = tf.tidy(() => {
-    const series = tf.tensor1d(values.subarray(0, last));
-    const frames = tf.signal.frame(series.slice(0, last - 1), window, 1) as tf.Tensor2D;
-    // 2·pᵀ as [window, patterns]: wasm multiplies by a plain matrix ten times faster than by a transposed one.
-    const patterns = frames.transpose().mul(2);
-    const first = patterns.slice([0, 0], [window, 1]);
-    const targets = series.slice(window, patternsCount);
-    // Row 0: −2·y[j], the value leaving pattern j as it becomes j+1; row 1: 2·y[j+window], the value entering.
-    const shift = tf.stack([series.slice(0, patternsCount - 1).mul(-2), targets.slice(0, patternsCount - 1).mul(2)]);
-    // −‖p − q‖² = 2·p·q − ‖p‖² − ‖q‖²; ‖q‖² is the same for every pattern of a query.
-    const bias = maskAfter(origins.map((o) => o - window), patternsCount).sub(frames.square().sum(1).reshape([1, -1]));
+    // y with P zeros in front and P zeros after: index P + t holds values[t].
+    const padded = tf.concat([tf.zeros([P]), tf.tensor1d(values.subarray(0, last)), tf.zeros([P + window])]);
+    // Patterns as columns, [window, C]: row t holds the t-th value of every pattern (column c: pattern c − P).
+    const patterns = tf.stack(Array.from({ length: window }, (_, t) => padded.slice(t, C)));
+    const targetOf = padded.slice(window, C + P); // at c': y[c' − P + window], after pattern c' − P
+    const leavingOf = padded.slice(0, C + P); // at c': y[c' − P], the first value of pattern c' − P
+    // The correction of column c at hour h uses pattern j = c − P + h: rows of `table` at c + h.
+    const table = tf.stack([leavingOf.mul(-2), targetOf.mul(2), leavingOf.square().sub(targetOf.square())]); // [3, C + P]
     let query = windowsBefore(values, origins, window);
-    let dots = tf.matMul(query, patterns); // 2·p·q for every origin and pattern
-    const steps: tf.Tensor[] = [];
-    for (let step = 0; step < horizon; step++) {
-      const indices = nearest(dots.add(bias), k);
-      const next = tf.gather(targets, indices).mean(1).reshape([-1, 1]);
-      steps.push(next);
-      if (step === horizon - 1) break;
-      const leaving = query.slice([0, 0], [-1, 1]);
-      const shifted = tf.matMul(tf.concat([leaving, next], 1), shift).add(dots.slice([0, 0], [-1, patternsCount - 1]));
+    const score0 = tf.matMul(query, patterns.mul(2)).sub(patterns.square().sum(0).reshape([1, -1])); // 2·p·q − ‖p‖²
+    const staticMask = new Float32Array(B * C);
+    edge.forEach((e, row) => {
+      staticMask.fill(-FAR, row * C, row * C + P);
+      staticMask.fill(-FAR, row * C + Math.max(P, Math.min(C, e)), (row + 1) * C);
+    });
+    let main: tf.Tensor = score0.add(tf.tensor2d(staticMask, [B, C]));
+    const prefixIdx = tf.tensor2d(prefixCols, [B, P], 'int32');
+    const bandIdx = tf.tensor2d(bandCols.map((c) => Math.min(c, C - 1)), [B, P - 1], 'int32');
+    let prefix = pick(score0, prefixIdx);
+    let band: tf.Tensor = P > 1 ? pick(score0, bandIdx) : tf.zeros([B, 0]);
+    const forecasts: tf.Tensor[] = [];
+    for (let h = 0; h < P; h++) {
+      // Which side columns a pattern may be taken from at this hour: P − h ≤ c < origin − window + P − h.
+      const usable = (cols: Int32Array, width: number) =>
+        tf.tensor2d(
+          Float32Array.from(cols, (c, i) => (c >= P - h && c < origins[Math.floor(i / width)] - window + P - h ? 0 : -FAR)),
+          [B, width],
+        );
+      const parts = [
+        { score: prefix.add(usable(prefixCols, P)), cols: prefixIdx },
+        { score: main, cols: undefined },
+        ...(P > 1 ? [{ score: band.add(usable(bandCols, P - 1)), cols: bandIdx }] : []),
+      ];
+      // The k best of each part, in the order of their patterns, then the k best of those.
+      const picked = parts.map(({ score, cols }) => {
+        const kk = Math.min(k, score.shape[1]!);
+        const local = nearest(score, kk);
+        // Column numbers travel as float32 (exact below 2²⁴) so they concatenate with each other.
+        const columns = cols ? pick(cols.toFloat(), local) : local.toFloat();
+        return { values: pick(score, local), columns };
+      });
+      const values = tf.concat(picked.map((p) => p.values), 1);
+      const columns = tf.concat(picked.map((p) => p.columns), 1);
+      const best = pick(columns, nearest(values, k)).add(h).toInt(); // [B, k]: column + hour
+      const next = tf.gather(targetOf, best).mean(1).reshape([-1, 1]); // the value after pattern c − P + h
+      forecasts.push(next);
+      if (h === P - 1) break;
+      const coeffs = tf.concat([query.slice([0, 0], [-1, 1]), next, tf.ones([B, 1])], 1);
+      const rows = table.slice([0, h], [3, C]);
+      const updated = main.add(tf.matMul(coeffs, rows));
+      main.dispose(); // the score matrix is the big one: hold one at a time
+      main = updated;
+      const row = (r: number, idx: tf.Tensor2D) => tf.gather(rows.slice([r, 0], [1, -1]).reshape([-1]), idx);
+      const side = (idx: tf.Tensor2D, current: tf.Tensor) =>
+        current.add(coeffs.slice([0, 0], [-1, 1]).mul(row(0, idx))).add(next.mul(row(1, idx))).add(row(2, idx));
+      prefix = side(prefixIdx, prefix) as tf.Tensor2D;
+      if (P > 1) band = side(bandIdx, band);
       query = tf.concat([query.slice([0, 1], [-1, window - 1]), next], 1) as tf.Tensor2D;
-      dots = tf.concat([tf.matMul(query, first), shifted], 1);
     }
-    return tf.concat(steps, 1).relu();
+    return tf.concat(forecasts, 1).relu();
   });
   const flat = result.dataSync() as Float32Array;
   result.dispose();
-  return origins.map((_, i) => Float32Array.from(flat.subarray(i * horizon, (i + 1) * horizon)));
+  return origins.map((_, i) => Float32Array.from(flat.subarray(i * steps, (i + 1) * steps)));
 }
 
 // The direct KNN for many origins at once. `anchors` are the indices where chat days start; a day is a
