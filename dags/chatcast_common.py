@@ -114,6 +114,31 @@ def start_date(chat: Chat) -> pendulum.DateTime:
     return pendulum.parse(chat.start_date, tz=chat.timezone).start_of("day")
 
 
+def dag_settings(chat: Chat, kind: str, cron: str, doc: str) -> dict[str, Any]:
+    """What both DAGs of a chat share: its timetable in its zone, one run at a time, retries, the day Param."""
+    from airflow.sdk import CronDataIntervalTimetable, Param
+
+    return {
+        "dag_id": f"chatcast_{kind}_{chat.id}",
+        "description": f"chatcast {kind} for chat {chat.id} ({chat.timezone})",
+        "doc_md": doc,
+        "schedule": CronDataIntervalTimetable(cron, timezone=chat.timezone),
+        "start_date": start_date(chat),
+        "catchup": chat.catchup,
+        "max_active_runs": 1,
+        "default_args": DEFAULT_ARGS,
+        "tags": ["chatcast", kind, chat.id],
+        "params": {
+            "day": Param(
+                None,
+                type=["null", "string"],
+                title="Day",
+                description="Process this day (YYYY-MM-DD, chat time zone) instead of the data interval's day.",
+            )
+        },
+    }
+
+
 def _secrets(chat: Chat, step: str) -> dict[str, str]:
     """Secrets for a step, read from Airflow Connections when the task runs (never at parse time)."""
     env: dict[str, str] = {}

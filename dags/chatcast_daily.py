@@ -13,30 +13,12 @@ One DAG per chat listed in `chats.yaml` (or `$CHATCAST_CHATS`).
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain
+from airflow.sdk import DAG, chain
 
-from chatcast_common import DAILY_STEPS, DEFAULT_ARGS, ChatcastStep, daily_asset, load_chats, start_date
+from chatcast_common import DAILY_STEPS, ChatcastStep, daily_asset, dag_settings, load_chats
 
 for chat in load_chats():
-    with DAG(
-        dag_id=f"chatcast_daily_{chat.id}",
-        description=f"chatcast daily pipeline for chat {chat.id} ({chat.timezone})",
-        doc_md=__doc__,
-        schedule=CronDataIntervalTimetable(chat.daily_at, timezone=chat.timezone),
-        start_date=start_date(chat),
-        catchup=chat.catchup,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["chatcast", "daily", chat.id],
-        params={
-            "day": Param(
-                None,
-                type=["null", "string"],
-                title="Day",
-                description="Process this day (YYYY-MM-DD, chat time zone) instead of the data interval's day.",
-            )
-        },
-    ) as dag:
+    with DAG(**dag_settings(chat, "daily", chat.daily_at, __doc__)) as dag:
         steps = [
             ChatcastStep(chat=chat, step=step, outlets=[daily_asset(chat)] if step == "push" else [])
             for step in DAILY_STEPS

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from airflow.sdk import DAG, chain, task
 from airflow.sdk.exceptions import AirflowFailException
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain, task
 
-from chatcast_common import DEFAULT_ARGS, ChatcastStep, daily_asset, day_template, load_chats, start_date
+from chatcast_common import ChatcastStep, daily_asset, dag_settings, day_template, load_chats
 
 
 def _daily_pushed(day: str, asset, inlet_events) -> bool:
@@ -28,25 +28,7 @@ def _daily_pushed(day: str, asset, inlet_events) -> bool:
 
 for chat in load_chats():
     asset = daily_asset(chat)
-    with DAG(
-        dag_id=f"chatcast_report_{chat.id}",
-        description=f"chatcast channel report for chat {chat.id} ({chat.timezone})",
-        doc_md=__doc__,
-        schedule=CronDataIntervalTimetable(chat.report_at, timezone=chat.timezone),
-        start_date=start_date(chat),
-        catchup=chat.catchup,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["chatcast", "report", chat.id],
-        params={
-            "day": Param(
-                None,
-                type=["null", "string"],
-                title="Day",
-                description="Report this day (YYYY-MM-DD, chat time zone) instead of the data interval's day.",
-            )
-        },
-    ) as dag:
+    with DAG(**dag_settings(chat, "report", chat.report_at, __doc__)) as dag:
 
         @task.sensor(
             task_id="wait_for_daily",
