@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { ChatcastError } from '../core/errors.js';
+import type { TelegramClient } from 'telegram';
 import { createClient, credentialsFromEnv } from '../io/mtproto.js';
 import { defineCommand } from './command.js';
 
@@ -18,6 +19,22 @@ async function ask(question: string, hidden = false): Promise<string> {
   }
 }
 
+// The questions login asks, answered on a terminal (or by a test).
+export type Ask = (question: string, hidden?: boolean) => Promise<string>;
+
+// Logs a fresh client in through Telegram's phone-code flow and returns its session string.
+export async function loginWith(client: Pick<TelegramClient, 'start' | 'session'>, answer: Ask): Promise<string> {
+  await client.start({
+    phoneNumber: () => answer('Phone number, international format (+49…): '),
+    phoneCode: () => answer('Code Telegram sent you: '),
+    password: (hint?: string) => answer(`Two-step verification password${hint ? ` (hint: ${hint})` : ''}: `, true),
+    onError: (error: Error) => {
+      throw new ChatcastError('EXTERNAL', `Telegram login failed: ${error.message}`, { cause: error });
+    },
+  });
+  return String(client.session.save());
+}
+
 // `chatcast login`: the one interactive step. The pipeline never prompts; it only reads the string this prints.
 export default defineCommand<Record<string, never>>({
   name: 'login',
@@ -30,15 +47,7 @@ export default defineCommand<Record<string, never>>({
     }
     const client = createClient({ ...credentials, session: '' });
     try {
-      await client.start({
-        phoneNumber: () => ask('Phone number, international format (+49…): '),
-        phoneCode: () => ask('Code Telegram sent you: '),
-        password: (hint?: string) => ask(`Two-step verification password${hint ? ` (hint: ${hint})` : ''}: `, true),
-        onError: (error: Error) => {
-          throw new ChatcastError('EXTERNAL', `Telegram login failed: ${error.message}`, { cause: error });
-        },
-      });
-      const session = String(client.session.save());
+      const session = await loginWith(client, ask);
       process.stderr.write(
         [
           '',
