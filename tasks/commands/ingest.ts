@@ -8,7 +8,6 @@ import { byDay, fetchThrough, mergePartition, parseChatRef, type Cursor, type Hi
 import { exists, readText, writeFiles } from '../io/files.js';
 import { readDay } from '../io/sources.js';
 import { readExportChatId, readExportMessages } from '../io/export.js';
-import { connectHistory } from '../io/mtproto.js';
 import { progressBar } from '../io/progress.js';
 import { resolveFrom, type Workspace } from '../io/workspace.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
@@ -145,6 +144,8 @@ export async function ingest(ws: Workspace, day: string, ctx: Context, sourceArg
   if (source.kind === 'export' || source.kind === 'tsv') source.file = resolveFrom(sourceArg ? process.cwd() : ws.dir, source.file);
   if (source.kind === 'mtproto') {
     parseChatRef(ws.params.ingest.chat);
+    // GramJS loads only for this source, so the other steps start fast.
+    const { connectHistory } = await import('../io/mtproto.js');
     const { history, close } = await connectHistory(ws.params.ingest.store_text);
     try {
       return await ingestFromHistory(ws, day, ctx, history);

@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { ChatcastError } from '../core/errors.js';
 import type { TelegramClient } from 'telegram';
-import { createClient, credentialsFromEnv } from '../io/mtproto.js';
 import { defineCommand } from './command.js';
 
 // Asks on the terminal; the answer is not echoed when `hidden` (the 2FA password).
@@ -41,6 +40,7 @@ export default defineCommand<Record<string, never>>({
   describe: 'Log in to Telegram once (phone, code, 2FA password) and print the TELEGRAM_SESSION string',
   args: {},
   async run(_args, ctx) {
+    const { createClient, credentialsFromEnv } = await import('../io/mtproto.js');
     const credentials = credentialsFromEnv(process.env, false);
     if (!process.stdin.isTTY || !process.stderr.isTTY) {
       throw new ChatcastError('USAGE', 'chatcast login asks for a phone number, a code and maybe a password: run it on a terminal');

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer from 'puppeteer';
 import { ChatcastError } from '../core/errors.js';
 import type { Figure } from '../core/charts.js';
 
@@ -37,6 +36,8 @@ export function browserPath(): string {
 // Draws figures with plotly.js in headless Chromium and returns one PNG per figure.
 export async function renderPngs(figures: Figure[], size: { width: number; height: number }): Promise<Buffer[]> {
   const executablePath = browserPath();
+  // Loaded here, not at start-up: only `render` drives a browser.
+  const { default: puppeteer } = await import('puppeteer');
   const profile = await mkdtemp(join(tmpdir(), 'chatcast-chromium-'));
   let browser;
   try {
