@@ -1,4 +1,3 @@
-import { DateTime } from 'luxon';
 import { parseMessagesTsv, type Message } from '../core/messages.js';
 import { simulateDay } from '../core/simulate.js';
 import { dayBounds } from '../core/dates.js';
@@ -21,7 +20,7 @@ export async function readDay(source: Extract<Source, { kind: 'simulate' | 'tsv'
   }
   const { startMs, endMs } = dayBounds(day, zone);
   return all.filter((m) => {
-    const ms = DateTime.fromISO(m.at).toMillis();
+    const ms = Date.parse(m.at);
     return ms >= startMs && ms < endMs;
   });
 }
