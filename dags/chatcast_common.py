@@ -96,12 +96,25 @@ def load_chats(path: Path | None = None) -> list[Chat]:
     return chats
 
 
-def day_template(chat: Chat) -> str:
-    """The day a run processes: the `day` Param when given, else the data interval's start in the chat's zone."""
-    return (
-        "{{ params.day if params.day else "
-        f"data_interval_start.in_timezone('{chat.timezone}').strftime('%Y-%m-%d') }}}}"
-    )
+# The --date of every step of a run; `chat_day` (a macro of the chat's DAGs) says which day that is.
+DAY_TEMPLATE = "{{ chat_day(params.day, data_interval_start, dag_run) }}"
+
+
+def chat_day_macro(chat: Chat):
+    """The day a run processes: the `day` Param when given, else the data interval's start in the chat's
+    zone, else (a manual run with no logical date, e.g. "Trigger" in the UI) the day before the run."""
+
+    def chat_day(param: Any, interval_start: Any, dag_run: Any) -> str:
+        if param:
+            return str(param)
+        if interval_start:
+            return pendulum.instance(interval_start).in_timezone(chat.timezone).to_date_string()
+        run_after = getattr(dag_run, "run_after", None)
+        if run_after:
+            return pendulum.instance(run_after).in_timezone(chat.timezone).subtract(days=1).to_date_string()
+        raise AirflowFailException("No day to process: the run has no data interval; set the day Param")
+
+    return chat_day
 
 
 def daily_asset(chat: Chat) -> Asset:
@@ -127,6 +140,7 @@ def dag_settings(chat: Chat, kind: str, cron: str, doc: str) -> dict[str, Any]:
         "catchup": chat.catchup,
         "max_active_runs": 1,
         "default_args": DEFAULT_ARGS,
+        "user_defined_macros": {"chat_day": chat_day_macro(chat)},
         "tags": ["chatcast", kind, chat.id],
         "params": {
             "day": Param(
@@ -175,7 +189,7 @@ class ChatcastStep(DockerOperator):
         super().__init__(
             task_id=step,
             image=chat.image,
-            command=[step, "--date", day_template(chat)],
+            command=[step, "--date", DAY_TEMPLATE],
             environment=environment,
             mounts=mounts,
             mount_tmp_dir=False,

@@ -5,7 +5,8 @@ Runs just after midnight in the chat's time zone for the day that has just ended
 `pull → ingest → aggregate → evaluate → train → forecast → render → push`, each task one step of the
 chatcast image (DockerOperator). The day is the start of the run's data interval in the chat's zone
 (`CronDataIntervalTimetable`), so reruns, backfills and `airflow dags test` process the same day the
-scheduled run did; trigger with the `day` Param (YYYY-MM-DD) to process another day by hand.
+scheduled run did; trigger with the `day` Param (YYYY-MM-DD) to process another day by hand (a
+manual run with neither the Param nor a logical date processes the day before the trigger).
 
 `push` records the day in the `chatcast_<chat>_daily` asset; the chat's report DAG waits for it.
 One DAG per chat listed in `chats.yaml` (or `$CHATCAST_CHATS`).

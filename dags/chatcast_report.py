@@ -16,7 +16,7 @@ from datetime import timedelta
 from airflow.sdk import DAG, chain, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from chatcast_common import ChatcastStep, daily_asset, dag_settings, day_template, load_chats
+from chatcast_common import DAY_TEMPLATE, ChatcastStep, daily_asset, dag_settings, load_chats
 
 
 def _daily_pushed(day: str, asset, inlet_events) -> bool:
@@ -42,7 +42,7 @@ for chat in load_chats():
             return _daily_pushed(day, _asset, inlet_events)
 
         chain(
-            wait_for_daily(day=day_template(chat)),
+            wait_for_daily(day=DAY_TEMPLATE),
             ChatcastStep(chat=chat, step="pull"),
             ChatcastStep(chat=chat, step="report"),
             ChatcastStep(chat=chat, step="push"),

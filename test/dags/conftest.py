@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 
@@ -18,3 +20,11 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 if str(DAGS) not in sys.path:
     sys.path.insert(0, str(DAGS))
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    """The chatcast image built from this checkout, once per session (end-to-end tests only)."""
+    from e2e_support import build_image
+
+    return build_image()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -92,8 +93,8 @@ def test_schedules_are_data_interval_cron_in_the_chat_time_zone(chats_file):
         assert "day" in dag.params
 
 
-def render_command(task, *, interval_start, day=None):
-    context = {"params": {"day": day}, "data_interval_start": interval_start}
+def render_command(task, *, interval_start, day=None, run_after=None):
+    context = {"params": {"day": day}, "data_interval_start": interval_start, "dag_run": SimpleNamespace(run_after=run_after)}
     return task.render_template(task.command, context)
 
 
@@ -109,6 +110,21 @@ def test_the_day_comes_from_the_data_interval_in_the_chat_zone_or_from_the_day_p
     tokyo = bag.dags["chatcast_daily_tokyo"].get_task("train")
     start = pendulum.datetime(2024, 6, 1, 0, 15, tz="Asia/Tokyo").in_timezone("UTC")
     assert render_command(tokyo, interval_start=start) == ["train", "--date", "2024-06-01"]
+
+
+def test_a_manual_run_without_a_logical_date_processes_the_day_before_the_run_in_the_chat_zone(chats_file):
+    """"Trigger" in the UI or the REST API with no logical date gives a run with no data interval."""
+    bag = load_bag()
+    ingest = bag.dags["chatcast_daily_berlin"].get_task("ingest")
+    # 23:30 UTC on March 30 is already March 31 in Berlin: the day before is March 30.
+    run_after = pendulum.datetime(2024, 3, 30, 23, 30, tz="UTC")
+    assert render_command(ingest, interval_start=None, run_after=run_after) == ["ingest", "--date", "2024-03-30"]
+    assert render_command(ingest, interval_start=None, run_after=run_after, day="2024-01-02")[2] == "2024-01-02"
+    report = bag.dags["chatcast_report_berlin"].get_task("report")
+    morning = pendulum.datetime(2024, 4, 1, 9, 0, tz="Europe/Berlin")
+    assert render_command(report, interval_start=None, run_after=morning) == ["report", "--date", "2024-03-31"]
+    with pytest.raises(Exception, match="set the day Param"):
+        render_command(ingest, interval_start=None, run_after=None)
 
 
 def test_tasks_run_the_image_with_the_workspace_mounted_and_are_retried(chats_file):

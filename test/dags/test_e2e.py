@@ -8,10 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -19,63 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DAGS, ROOT
+from conftest import DAGS
+from e2e_support import HISTORY, git, make_workspace, png_size, sh
+from e2e_support import cleanup_containers as _cleanup
 
 pytestmark = pytest.mark.e2e
 
-IMAGE = "chatcast:e2e"
-BASE = "node:24-bookworm-slim"
 ZONE = "Europe/Berlin"
-HISTORY = [f"2024-03-{d}" for d in range(19, 29)]
 DAYS = ["2024-03-29", "2024-03-30", "2024-03-31"]  # the last is Berlin's 23-hour spring day
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-
-
-def sh(*args: str, check: bool = True, timeout: float = 1800, env: dict | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
-
-
-def docker_ready() -> str | None:
-    if not shutil.which("docker"):
-        return "no docker client"
-    probe = sh("docker", "info", "--format", "{{.ServerVersion}}", check=False, timeout=60)
-    return None if probe.returncode == 0 else f"docker info failed: {probe.stderr.strip().splitlines()[:1]}"
-
-
-@pytest.fixture(scope="module")
-def image() -> str:
-    reason = docker_ready()
-    if reason:
-        if os.environ.get("CHATCAST_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"CHATCAST_REQUIRE_DOCKER=1 but {reason}")
-        pytest.skip(reason)
-    if sh("docker", "image", "inspect", BASE, check=False).returncode != 0:
-        if sh("docker", "pull", BASE, check=False, timeout=600).returncode != 0:
-            sh("bash", str(ROOT / "docker" / "base-image.sh"))
-    started = time.monotonic()
-    sh("docker", "build", "--tag", IMAGE, str(ROOT))
-    print(f"docker build {IMAGE}: {time.monotonic() - started:.1f} s")
-    return IMAGE
-
-
-def make_workspace(root: Path, image: str) -> tuple[Path, Path]:
-    """A workspace with ten days of simulated history, made by the image itself (uid 10001 owns it)."""
-    ws, remote = root / "workspace", root / "remote"
-    for path in (ws, remote):
-        path.mkdir(parents=True)
-        path.chmod(0o777)
-    mounts = ["-v", f"{ws}:/workspace", "-v", f"{remote}:/remote"]
-    sh("docker", "run", "--rm", *mounts, image, "init", "--remote", "/remote")
-    loop = " ".join(HISTORY)
-    sh(
-        "docker", "run", "--rm", *mounts, "--entrypoint", "sh", image, "-c",
-        f"set -e; for d in {loop}; do chatcast ingest --date $d >/dev/null; chatcast aggregate --date $d >/dev/null; done; "
-        f"chatcast push --date {HISTORY[-1]} >/dev/null",
-    )
-    return ws, remote
 
 
 def airflow_env(root: Path, ws: Path, remote: Path, image: str, start_date: str) -> dict[str, str]:
@@ -101,18 +51,8 @@ def airflow_env(root: Path, ws: Path, remote: Path, image: str, start_date: str)
     return env
 
 
-def git(ws: Path, *args: str) -> str:
-    return sh("git", "-c", "safe.directory=*", "-C", str(ws), *args).stdout.strip()
-
-
 def dags_test(env: dict, dag_id: str, logical_date: str, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return sh(AIRFLOW, "dags", "test", dag_id, logical_date, *extra, check=False, env=env, timeout=timeout)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
-    return struct.unpack(">II", data[16:24])
 
 
 def artifacts(ws: Path) -> dict[str, str]:
@@ -123,12 +63,6 @@ def artifacts(ws: Path) -> dict[str, str]:
         if path.is_file() and rel.parts[0] not in (".git", ".dvc", "report", ".chatcast") and rel.name not in ("dvc.lock", ".gitignore"):
             out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
-
-
-def cleanup_containers() -> None:
-    ids = sh("docker", "ps", "-aq", "--filter", "label=chatcast.chat=e2e", check=False).stdout.split()
-    if ids:
-        sh("docker", "rm", "-f", *ids, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +84,7 @@ def live(image, tmp_path_factory):
     logs["report"] = report.stdout + report.stderr
     assert report.returncode == 0, logs["report"][-5000:]
     yield {"root": root, "ws": ws, "env": env, "logs": logs}
-    cleanup_containers()
+    _cleanup("e2e")
 
 
 def test_each_day_is_processed_versioned_and_tagged(live):
@@ -158,7 +92,7 @@ def test_each_day_is_processed_versioned_and_tagged(live):
     assert git(ws, "tag").split() == [HISTORY[-1], *DAYS]
     for day in DAYS:
         log = live["logs"][day]
-        assert f"ingested" in log and f"for {day}" in log
+        assert "ingested" in log and f"for {day}" in log
         assert f"pushed {day} as" in log
         assert (ws / "ingest" / f"{day}.jsonl").exists()
         for chart in ("actual.png", "forecast.png"):
@@ -205,7 +139,7 @@ def test_a_bad_day_param_fails_the_task_with_the_chatcast_error_in_its_log(live)
     assert "(exit 2, USAGE: not retried)" in output
     assert "DagRun Finished: dag_id=chatcast_daily_e2e" in output and "state=failed" in output
     assert git(live["ws"], "rev-parse", "HEAD") == before
-    cleanup_containers()
+    _cleanup("e2e")
 
 
 def free_port() -> int:
@@ -267,7 +201,7 @@ def test_a_backfill_gives_the_same_artifacts_as_the_live_runs(live, image, tmp_p
             standalone.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(standalone.pid, signal.SIGKILL)
-        cleanup_containers()
+        _cleanup("e2e")
 
     assert git(ws, "tag").split() == [HISTORY[-1], *DAYS]
     assert artifacts(ws) == artifacts(live["ws"])
