@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -24,8 +23,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from chatcast_common import DAILY_STEPS
 from conftest import ROOT
-from e2e_support import HISTORY, cleanup_containers, ensure_base_image, git, make_workspace, png_size, require_docker, sh
+from e2e_support import HISTORY, cleanup_containers, ensure_base_image, free_port, git, make_workspace, png_size, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -53,17 +53,12 @@ def registry_images(root: Path) -> dict[str, str]:
     return {"AIRFLOW_IMAGE_NAME": AIRFLOW_STANDIN, "POSTGRES_IMAGE": POSTGRES_STANDIN}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Stack:
     """One `docker compose` project of docker/compose.yaml and a REST client for its API server."""
 
-    def __init__(self, root: Path, env: dict[str, str]):
+    def __init__(self, root: Path, ws: Path, env: dict[str, str]):
         self.root = root
+        self.ws = ws
         self.project = f"chatcast-e2e-{os.getpid()}"
         self.env_file = root / "compose.env"
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
@@ -124,7 +119,6 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(image, tmp_path_factory):
-    require_docker()
     if sh("docker", "compose", "version", check=False).returncode != 0:
         if os.environ.get("CHATCAST_REQUIRE_DOCKER") == "1":
             pytest.fail("CHATCAST_REQUIRE_DOCKER=1 but `docker compose` is missing (.ci/run installs it)")
@@ -138,7 +132,7 @@ def stack(image, tmp_path_factory):
         f"  - id: {CHAT}\n    timezone: Europe/Berlin\n    workspace: {ws}\n    remote: {remote}\n"
         f"    image: {image}\n    start_date: \"2099-01-01\"\n    report_chat: \"@{CHAT}\"\n"
     )
-    stack = Stack(root, {
+    stack = Stack(root, ws, {
         **images,
         "AIRFLOW_PORT": str(free_port()),
         "AIRFLOW_UID": "50000",
@@ -147,7 +141,6 @@ def stack(image, tmp_path_factory):
         "AIRFLOW_JWT_SECRET": secrets.token_hex(32),
         "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     })
-    stack.ws = ws
     started = time.monotonic()
     up = stack.compose("up", "--detach", "--wait", "--wait-timeout", "300", check=False)
     print(f"docker compose up --wait: {time.monotonic() - started:.1f} s")
@@ -190,9 +183,8 @@ def daily(stack):
 
 
 def test_a_run_triggered_through_the_api_runs_every_step_in_the_chatcast_image_and_versions_the_day(stack, daily):
-    steps = ["pull", "ingest", "aggregate", "evaluate", "train", "forecast", "render", "push"]
     assert daily["state"] == "success", stack.tasks(DAILY, daily["run_id"])
-    assert stack.tasks(DAILY, daily["run_id"]) == {step: ("success", 1) for step in steps}
+    assert stack.tasks(DAILY, daily["run_id"]) == {step: ("success", 1) for step in DAILY_STEPS}
     assert git(stack.ws, "tag").split() == [HISTORY[-1], DAY]
     assert git(stack.ws, "status", "--porcelain") == ""
     for chart in ("actual.png", "forecast.png"):

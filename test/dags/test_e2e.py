@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DAGS
-from e2e_support import HISTORY, git, make_workspace, png_size, sh
-from e2e_support import cleanup_containers as _cleanup
+from e2e_support import HISTORY, cleanup_containers, free_port, git, make_workspace, png_size, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +82,7 @@ def live(image, tmp_path_factory):
     logs["report"] = report.stdout + report.stderr
     assert report.returncode == 0, logs["report"][-5000:]
     yield {"root": root, "ws": ws, "env": env, "logs": logs}
-    _cleanup("e2e")
+    cleanup_containers("e2e")
 
 
 def test_each_day_is_processed_versioned_and_tagged(live):
@@ -139,13 +137,7 @@ def test_a_bad_day_param_fails_the_task_with_the_chatcast_error_in_its_log(live)
     assert "(exit 2, USAGE: not retried)" in output
     assert "DagRun Finished: dag_id=chatcast_daily_e2e" in output and "state=failed" in output
     assert git(live["ws"], "rev-parse", "HEAD") == before
-    _cleanup("e2e")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    cleanup_containers("e2e")
 
 
 def test_a_backfill_gives_the_same_artifacts_as_the_live_runs(live, image, tmp_path_factory):
@@ -201,7 +193,7 @@ def test_a_backfill_gives_the_same_artifacts_as_the_live_runs(live, image, tmp_p
             standalone.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(standalone.pid, signal.SIGKILL)
-        _cleanup("e2e")
+        cleanup_containers("e2e")
 
     assert git(ws, "tag").split() == [HISTORY[-1], *DAYS]
     assert artifacts(ws) == artifacts(live["ws"])
