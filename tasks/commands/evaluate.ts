@@ -6,7 +6,7 @@ import { naiveScale } from '../core/metrics.js';
 import { ChatcastError } from '../core/errors.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
-import { readForecast } from './forecast.js';
+import { readForecast } from '../io/artifacts.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
 // Scores the forecast made for D against D's hours; the first day (no forecast) is a recorded skip.
@@ -20,10 +20,8 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
   if (actual.length === 0) {
     throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);
   }
-  // "Same hour yesterday" is 24 h earlier: usually the day before, on a 25-hour day also this one.
-  const earlier = new Map([...dayRows(series, addDays(day, -1)), ...actual].map((r) => [r.start, r.messages]));
   const before = (series.objects() as SeriesRow[]).filter((r) => r.day < day).map((r) => r.messages);
-  const evaluation = evaluateDay(day, actual, await readForecast(ws, day), earlier, naiveScale(before));
+  const evaluation = evaluateDay(day, actual, await readForecast(ws, day), dayRows(series, addDays(day, -1)), naiveScale(before));
   const historyFile = ws.path(PATHS.history);
   const history = (await exists(historyFile)) ? parseHistory(await readText(historyFile, 'metrics history'), historyFile) : undefined;
   await writeFiles([
@@ -41,7 +39,7 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
 // `chatcast evaluate`
 export default defineCommand<StepArgs>({
   name: 'evaluate',
-  describe: 'Score the forecast made for the day against what happened (sMAPE, MAE, RMSE)',
+  describe: 'Score the forecast made for the day against what happened (sMAPE, MAE, RMSE, MASE, pinball, coverage)',
   args: STEP_ARGS,
   async run(args, ctx) {
     const { ws, day } = await openStep(args, ctx);

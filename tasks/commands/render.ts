@@ -6,7 +6,7 @@ import { dayRows, parseSeries } from '../core/series.js';
 import { renderPngs } from '../io/browser.js';
 import { readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
-import { readForecast } from './forecast.js';
+import { readForecast } from '../io/artifacts.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
 // Where render puts the two charts of a day.

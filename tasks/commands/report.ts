@@ -8,7 +8,7 @@ import { PATHS } from '../core/pipeline.js';
 import { botConfigFromEnv, postAlbum } from '../io/botapi.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
-import { readForecast } from './forecast.js';
+import { readForecast } from '../io/artifacts.js';
 import { chartPaths } from './render.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 

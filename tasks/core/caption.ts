@@ -4,7 +4,7 @@ import type { ForecastDoc } from './forecast.js';
 const f2 = (v: number) => v.toFixed(2);
 
 // The channel post's words: yesterday against its forecast, the score against the naive forecast,
-// today's expectation, and the tracker link when there is one.
+// today's 80% range of messages and its expected total, and the tracker link when there is one.
 export function caption(options: {
   title: string;
   day: string;
@@ -16,6 +16,7 @@ export function caption(options: {
 }): string {
   const { title, day, zone, evaluation: e, today } = options;
   const expected = Math.round(today.total);
+  const [lo, hi] = (today.total_range ?? [today.total, today.total]).map((v) => Math.round(v));
   const scored = e.status === 'scored';
   const naive = e.naive_mae !== null;
   if (options.language === 'en') {
@@ -31,7 +32,9 @@ export function caption(options: {
               : `Error: MAE ${f2(e.mae!)}, sMAPE ${f2(e.smape!)}, RMSE ${f2(e.rmse!)}.`,
           ]
         : []),
-      `Today (${today.day}): about ${expected} messages, busiest around ${today.peak.local}.`,
+      lo === hi
+        ? `Today (${today.day}): ${lo} messages expected, busiest around ${today.peak.local}.`
+        : `Today (${today.day}): ${lo}–${hi} messages expected (${expected} on average), busiest around ${today.peak.local}.`,
       ...(options.trackerUrl ? [`Metrics: ${options.trackerUrl}`] : []),
     ].join('\n');
   }
@@ -47,7 +50,9 @@ export function caption(options: {
             : `Ошибка: MAE ${f2(e.mae!)}, sMAPE ${f2(e.smape!)}, RMSE ${f2(e.rmse!)}.`,
         ]
       : []),
-    `Сегодня (${today.day}): ожидается около ${messages(expected)}, пик около ${today.peak.local}.`,
+    lo === hi
+      ? `Сегодня (${today.day}): ожидается ${messages(lo)}, пик около ${today.peak.local}.`
+      : `Сегодня (${today.day}): ожидается ${lo}–${messages(hi)} (в среднем ${expected}), пик около ${today.peak.local}.`,
     ...(options.trackerUrl ? [`Метрики: ${options.trackerUrl}`] : []),
   ].join('\n');
 }
@@ -55,7 +60,8 @@ export function caption(options: {
 const RU_FORMS: Record<string, string> = { one: 'сообщение', few: 'сообщения', many: 'сообщений', other: 'сообщения' };
 const ruPlural = new Intl.PluralRules('ru');
 
-// "1 сообщение", "3 сообщения", "11 сообщений": Russian agrees the noun with the number.
+// "1 сообщение", "3 сообщения", "11 сообщений": Russian agrees the noun with the number (in a
+// range, with its last number: "35–60 сообщений").
 export function messages(count: number): string {
   return `${count} ${RU_FORMS[ruPlural.select(count)]}`;
 }

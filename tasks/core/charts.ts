@@ -1,5 +1,6 @@
 import type { ForecastDoc } from './forecast.js';
 import type { SeriesRow } from './series.js';
+import { messages } from './caption.js';
 
 // A plotly figure as plain data: what the browser draws.
 export interface Figure {
@@ -15,13 +16,13 @@ const TEXT = {
     hour: (zone: string) => `Час (${zone})`,
     messages: 'Сообщений за час',
     actual: 'Факт',
-    forecastMade: 'Прогноз накануне (медиана)',
-    forecast: 'Медиана',
-    mean: 'Среднее',
+    forecastMade: 'Ожидалось накануне (среднее)',
+    expectedLine: 'Ожидается (среднее)',
     band: '80% интервал',
-    totals: (actual: number, forecast: number | null) =>
-      `Всего: ${actual}` + (forecast === null ? ' · прогноза на этот день не было' : ` · прогноз: ${fmt(forecast)}`),
-    expected: (total: number, peak: string) => `Ожидается всего ≈ ${fmt(total)} · пик около ${peak} · закрашено: 80% интервал`,
+    totals: (actual: number, forecast: number | null, range: [number, number] | null) =>
+      `Всего: ${actual}` + (forecast === null ? ' · прогноза на этот день не было' : ` · ожидалось ≈ ${Math.round(forecast)}${range ? ` (80%: ${Math.round(range[0])}–${Math.round(range[1])})` : ''}`),
+    expected: (total: number, range: [number, number] | null, peak: string) =>
+      `Ожидается ≈ ${messages(Math.round(total))}${range ? ` (80%: ${Math.round(range[0])}–${Math.round(range[1])})` : ''} · пик около ${peak}`,
   },
   en: {
     actualTitle: (title: string, day: string, zone: string) => `${title}: messages per hour, ${day} (${zone})`,
@@ -29,19 +30,15 @@ const TEXT = {
     hour: (zone: string) => `Hour (${zone})`,
     messages: 'Messages per hour',
     actual: 'Actual',
-    forecastMade: 'Forecast made the day before (median)',
-    forecast: 'Median',
-    mean: 'Mean',
+    forecastMade: 'Expected the day before (mean)',
+    expectedLine: 'Expected (mean)',
     band: '80% band',
-    totals: (actual: number, forecast: number | null) =>
-      `Total: ${actual}` + (forecast === null ? ' · no forecast was made for this day' : ` · forecast: ${fmt(forecast)}`),
-    expected: (total: number, peak: string) => `Expected total ≈ ${fmt(total)} · peak around ${peak} · shaded: 80% band`,
+    totals: (actual: number, forecast: number | null, range: [number, number] | null) =>
+      `Total: ${actual}` + (forecast === null ? ' · no forecast was made for this day' : ` · expected ≈ ${Math.round(forecast)}${range ? ` (80%: ${Math.round(range[0])}–${Math.round(range[1])})` : ''}`),
+    expected: (total: number, range: [number, number] | null, peak: string) =>
+      `Expected ≈ ${Math.round(total)} messages${range ? ` (80%: ${Math.round(range[0])}–${Math.round(range[1])})` : ''} · peak around ${peak}`,
   },
 } as const;
-
-function fmt(value: number): string {
-  return (Math.round(value * 10) / 10).toString();
-}
 
 // Hour labels on the chat's clock; on the night the clocks go back the repeated hour shows its offset.
 export function hourLabels(hours: { local: string; offset: string }[]): string[] {
@@ -52,23 +49,28 @@ export function hourLabels(hours: { local: string; offset: string }[]): string[]
 
 const FONT = { family: 'DejaVu Sans, Noto Sans, Arial, sans-serif', size: 14, color: '#222' };
 
-function layout(title: string, subtitle: string, zone: string, language: 'ru' | 'en'): Record<string, unknown> {
+function layout(title: string, subtitle: string, zone: string, language: 'ru' | 'en', top: number, labels: string[]): Record<string, unknown> {
   const t = TEXT[language];
+  // Slanted hour labels need room below the axis; the repeated autumn hour's label is the longest.
+  const longest = Math.max(5, ...labels.map((l) => l.length));
   return {
     title: { text: `${title}<br><span style="font-size:13px">${subtitle}</span>`, x: 0.02, xanchor: 'left' },
     font: FONT,
     paper_bgcolor: '#ffffff',
     plot_bgcolor: '#ffffff',
-    margin: { l: 70, r: 30, t: 90, b: 80 },
+    margin: { l: 70, r: 30, t: 90, b: 50 + Math.ceil(longest * 5.5) },
     xaxis: { title: { text: t.hour(zone) }, type: 'category', tickangle: -45, gridcolor: '#eee' },
-    yaxis: { title: { text: t.messages }, rangemode: 'tozero', gridcolor: '#eee', zeroline: true },
+    // Never flatter than one message: a quiet day's expected 0.3 an hour still shows as a line above 0.
+    yaxis: { title: { text: t.messages }, range: [0, Math.max(1, top) * 1.12], gridcolor: '#eee', zeroline: true },
     legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.02, yanchor: 'bottom' },
     bargap: 0.15,
     showlegend: true,
   };
 }
 
-// Yesterday's hours as bars, with the forecast that had been made for them as a line.
+const peakOf = (...series: (number | null)[][]) => Math.max(0, ...series.flat().filter((v): v is number => v !== null));
+
+// Yesterday's hours as bars, against the mean and the 80% band that had been forecast for them.
 export function actualFigure(options: {
   title: string;
   day: string;
@@ -79,46 +81,51 @@ export function actualFigure(options: {
 }): Figure {
   const t = TEXT[options.language];
   const x = hourLabels(options.actual);
-  const data: Record<string, unknown>[] = [
-    { type: 'bar', name: t.actual, x, y: options.actual.map((r) => r.messages), marker: { color: '#2b7bba' } },
-  ];
+  const bars = options.actual.map((r) => r.messages);
+  const data: Record<string, unknown>[] = [{ type: 'bar', name: t.actual, x, y: bars, marker: { color: '#2b7bba' }, opacity: 0.85, zorder: 0 }];
+  let top = peakOf(bars);
   if (options.forecast) {
     const byStart = new Map(options.forecast.hours.map((h) => [h.start, h]));
-    const pick = (key: 'median' | 'lo' | 'hi') => options.actual.map((r) => byStart.get(r.start)?.[key] ?? null);
-    data.unshift(...band(x, pick('lo'), pick('hi'), t.band, 'rgba(228, 87, 46, 0.15)'));
-    data.push({ type: 'scatter', mode: 'lines+markers', name: t.forecastMade, x, y: pick('median'), line: { color: '#e4572e', width: 3 } });
+    const pick = (key: 'mean' | 'lo' | 'hi') => options.actual.map((r) => byStart.get(r.start)?.[key] ?? null);
+    data.unshift(...band(x, pick('lo'), pick('hi'), t.band, 'rgba(228, 87, 46, 0.18)', 'rgba(228, 87, 46, 0.55)'));
+    data.push({ type: 'scatter', mode: 'lines+markers', name: t.forecastMade, x, y: pick('mean'), line: { color: '#c2410c', width: 3 }, marker: { size: 6 }, zorder: 1 });
+    top = Math.max(top, peakOf(pick('hi'), pick('mean')));
   }
-  const total = options.actual.reduce((s, r) => s + r.messages, 0);
+  const total = bars.reduce((s, v) => s + v, 0);
   return {
     data,
     layout: layout(
       t.actualTitle(options.title, options.day, options.zone),
-      t.totals(total, options.forecast?.total ?? null),
+      t.totals(total, options.forecast?.total ?? null, options.forecast?.total_range ?? null),
       options.zone,
       options.language,
+      top,
+      x,
     ),
   };
 }
 
-// The 80% band as a shaded area between two invisible lines.
-function band(x: string[], lo: (number | null)[], hi: (number | null)[], name: string, colour: string): Record<string, unknown>[] {
+// The 80% band as a shaded area between two lines (its edges drawn thin, so a band of zero height
+// still shows where it lies), behind the bars and the line.
+function band(x: string[], lo: (number | null)[], hi: (number | null)[], name: string, colour: string, edge: string): Record<string, unknown>[] {
   return [
-    { type: 'scatter', mode: 'lines', x, y: lo, line: { width: 0, shape: 'hvh' }, hoverinfo: 'skip', showlegend: false },
-    { type: 'scatter', mode: 'lines', x, y: hi, fill: 'tonexty', fillcolor: colour, line: { width: 0, shape: 'hvh' }, name },
+    { type: 'scatter', mode: 'lines', x, y: lo, line: { width: 1, color: edge, shape: 'hvh' }, hoverinfo: 'skip', showlegend: false, legendgroup: 'band', zorder: -1 },
+    { type: 'scatter', mode: 'lines', x, y: hi, fill: 'tonexty', fillcolor: colour, line: { width: 1, color: edge, shape: 'hvh' }, name, legendgroup: 'band', zorder: -1 },
   ];
 }
 
-// Today's forecast: the median hour by hour, the mean, and the 80% band.
+// Today's forecast: the expected count (the mean) hour by hour as the line, the 80% band shaded.
 export function forecastFigure(options: { title: string; zone: string; language: 'ru' | 'en'; forecast: ForecastDoc }): Figure {
   const t = TEXT[options.language];
   const f = options.forecast;
   const x = hourLabels(f.hours);
+  const mean = f.hours.map((h) => h.mean);
+  const hi = f.hours.map((h) => h.hi);
   return {
     data: [
-      ...band(x, f.hours.map((h) => h.lo), f.hours.map((h) => h.hi), t.band, 'rgba(240, 162, 2, 0.25)'),
-      { type: 'bar', name: t.forecast, x, y: f.hours.map((h) => h.median), marker: { color: '#f0a202' } },
-      { type: 'scatter', mode: 'lines', name: t.mean, x, y: f.hours.map((h) => h.mean), line: { color: '#8a5a00', width: 2, dash: 'dot' } },
+      ...band(x, f.hours.map((h) => h.lo), hi, t.band, 'rgba(240, 162, 2, 0.3)', 'rgba(196, 128, 0, 0.6)'),
+      { type: 'scatter', mode: 'lines+markers', name: t.expectedLine, x, y: mean, line: { color: '#8a5a00', width: 3 }, marker: { size: 6 }, zorder: 1 },
     ],
-    layout: layout(t.forecastTitle(options.title, f.day, options.zone), t.expected(f.total, f.peak.local), options.zone, options.language),
+    layout: layout(t.forecastTitle(options.title, f.day, options.zone), t.expected(f.total, f.total_range, f.peak.local), options.zone, options.language, peakOf(mean, hi), x),
   };
 }

@@ -3,6 +3,7 @@ import type { ColumnTable } from 'arquero';
 import { ChatcastError } from './errors.js';
 import type { ForecastDoc } from './forecast.js';
 import { round } from './forecast.js';
+import { clockMap } from './calendar.js';
 import { score, scoreDistribution } from './metrics.js';
 import { formatTsv, parseTsv } from './tsv.js';
 import type { SeriesRow } from './series.js';
@@ -44,19 +45,29 @@ const HISTORY_COLUMNS = [
 ] as const;
 const HOUR_MS = 3_600_000;
 
+// The naive forecast "same hour yesterday": for each hour of a day, yesterday's count at the same
+// clock hour (the repeated autumn hour by its offset); where yesterday had no such hour (the spring
+// gap), the count 24 hours earlier, looked up in `earlier` by start instant.
+export function sameHourYesterday(today: SeriesRow[], yesterday: SeriesRow[], earlier: Map<string, number> = new Map()): (number | undefined)[] {
+  if (yesterday.length === 0) return today.map(() => undefined);
+  const map = clockMap(today, yesterday);
+  return today.map((r, h) => (map[h] >= 0 ? yesterday[map[h]].messages : earlier.get(new Date(Date.parse(r.start) - 24 * HOUR_MS).toISOString().replace('.000Z', 'Z'))));
+}
+
 // Scores the forecast made for a day against the hours it actually had, matched by UTC hour, and
-// the naive forecast from `earlier` (the series' hours, by start instant) alongside. `scale` is
-// MASE's denominator: the in-sample error of "same hour yesterday" on the history before the day.
+// the naive forecast "same hour yesterday" from `yesterday`'s rows alongside. `scale` is MASE's
+// denominator: the in-sample error of "same hour yesterday" on the history before the day.
 export function evaluateDay(
   day: string,
   actual: SeriesRow[],
   forecast: ForecastDoc | undefined,
-  earlier: Map<string, number> = new Map(),
+  yesterday: SeriesRow[] = [],
   scale = Number.NaN,
 ): Evaluation {
   const actualTotal = actual.reduce((s, r) => s + r.messages, 0);
-  const yesterday = actual.map((r) => earlier.get(new Date(Date.parse(r.start) - 24 * HOUR_MS).toISOString().replace('.000Z', 'Z')));
-  const naive = yesterday.every((v) => v !== undefined) ? score(actual.map((r) => r.messages), yesterday as number[]) : undefined;
+  const earlier = new Map([...yesterday, ...actual].map((r) => [r.start, r.messages]));
+  const naiveValues = sameHourYesterday(actual, yesterday, earlier);
+  const naive = naiveValues.every((v) => v !== undefined) ? score(actual.map((r) => r.messages), naiveValues as number[]) : undefined;
   const naiveScores = {
     naive_smape: naive ? round(naive.smape, 6) : null,
     naive_mae: naive ? round(naive.mae, 6) : null,
@@ -75,7 +86,7 @@ export function evaluateDay(
   });
   const s = scoreDistribution(
     actual.map((r) => r.messages),
-    { median: predicted.map((h) => h.median), mean: predicted.map((h) => h.mean), lo: predicted.map((h) => h.lo), hi: predicted.map((h) => h.hi) },
+    { point: predicted.map((h) => h.point), median: predicted.map((h) => h.median), mean: predicted.map((h) => h.mean), lo: predicted.map((h) => h.lo), hi: predicted.map((h) => h.hi) },
     scale,
   );
   return {

@@ -83,26 +83,59 @@ export function coverage(actual: ArrayLike<number>, lo: ArrayLike<number>, hi: A
   return inside / actual.length;
 }
 
-// Every score of a forecast distribution: sMAPE and MAE of the median, RMSE of the mean, MASE of the
-// median, pinball loss and coverage of the band.
+// Every score of a forecast distribution: sMAPE of the sMAPE-optimal point, MAE (and MASE) of the
+// median, RMSE of the mean, pinball loss and coverage of the 10%–90% band.
 export interface FullScores extends Scores {
   mase: number;
   pinball: number;
   coverage80: number;
 }
 
-// Scores one origin's forecast; `history` is everything before it (for MASE's scale).
-export function scoreDistribution(
-  actual: ArrayLike<number>,
-  f: { median: ArrayLike<number>; mean: ArrayLike<number>; lo: ArrayLike<number>; hi: ArrayLike<number> },
-  scale: number,
-): FullScores {
+// What each score is computed on, per hour.
+export interface ScoredForecast {
+  point: ArrayLike<number>;
+  median: ArrayLike<number>;
+  mean: ArrayLike<number>;
+  lo: ArrayLike<number>; // the 10% quantile
+  hi: ArrayLike<number>; // the 90% quantile
+}
+
+// Scores one day's forecast; `scale` is MASE's denominator from the history before it.
+export function scoreDistribution(actual: ArrayLike<number>, f: ScoredForecast, scale: number): FullScores {
   return {
-    smape: smape(actual, f.median),
+    smape: smape(actual, f.point),
     mae: mae(actual, f.median),
     rmse: rmse(actual, f.mean),
     mase: mae(actual, f.median) / scale,
     pinball: pinball(actual, f.lo, f.hi),
     coverage80: coverage(actual, f.lo, f.hi),
   };
+}
+
+// The mean pinball loss over all quantile levels and hours: a discrete approximation of half the CRPS,
+// the proper score of a whole predictive distribution (what the per-chat choice minimises).
+export function quantileLoss(actual: ArrayLike<number>, q: ArrayLike<number>, levels: readonly number[]): number {
+  const L = levels.length;
+  if (q.length !== actual.length * L) throw new ChatcastError('STATE', `Cannot score ${q.length / L} forecast hours against ${actual.length} actual hours`);
+  let sum = 0;
+  for (let h = 0; h < actual.length; h++) {
+    for (let l = 0; l < L; l++) {
+      const diff = actual[h] - q[h * L + l];
+      sum += diff >= 0 ? levels[l] * diff : (levels[l] - 1) * diff;
+    }
+  }
+  return sum / (actual.length * L);
+}
+
+// Calibration of a quantile for counts: how many hours fell below it and how many at or below it
+// (for a calibrated τ-quantile the first share is at most τ and the second at least τ).
+export function calibrationCounts(actual: ArrayLike<number>, quantile: ArrayLike<number>): { below: number; atOrBelow: number } {
+  checkLengths(actual, quantile);
+  let below = 0;
+  let atOrBelow = 0;
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] < quantile[i]) below++;
+    if (actual[i] <= quantile[i]) atOrBelow++;
+  }
+  return { below, atOrBelow };
 }

@@ -1,7 +1,12 @@
 import { ChatcastError } from './errors.js';
 import { parseDay, parseZone } from './dates.js';
 import { DEFAULT_PROFILE, type SimulationProfile } from './simulate.js';
-import type { DirectKnnParams, KnnParams } from './knn.js';
+import type { AutoParams } from './choice.js';
+import type { DirectKnnParams, RecursiveKnnParams } from './knn.js';
+import type { ProfileParams } from './models.js';
+
+// params.yaml's train section: the per-chat choice, or one fixed forecaster.
+export type TrainParams = AutoParams | DirectKnnParams | RecursiveKnnParams | ProfileParams;
 
 // params.yaml, validated: one section per stage, as DVC's `params:` entries name them.
 export interface Params {
@@ -15,7 +20,7 @@ export interface Params {
     max_wait_seconds: number;
     simulate: SimulationProfile;
   };
-  train: KnnParams;
+  train: TrainParams;
   render: { width: number; height: number; language: 'ru' | 'en' };
 }
 
@@ -32,7 +37,7 @@ export function defaultParams(): Params {
       max_wait_seconds: 120,
       simulate: { ...DEFAULT_PROFILE },
     },
-    train: { model: 'knn_direct', k: 91, window: 72, transform: 'log1p', band: [0.1, 0.8] },
+    train: { model: 'auto', select_days: 56, pool: 3 },
     render: { width: 1200, height: 600, language: 'ru' },
   };
 }
@@ -72,27 +77,46 @@ function oneOf<T extends string>(value: unknown, name: string, allowed: readonly
   return value as T;
 }
 
-function trainParams(train: Record<string, unknown>): KnnParams {
-  const model = oneOf(train.model ?? 'knn_direct', 'train.model', ['knn_direct', 'knn_recursive'] as const);
-  if (model === 'knn_recursive') {
-    return {
-      model,
-      k: integer(train.k ?? 1, 'train.k', 1, 1000),
-      window: integer(train.window ?? 168, 'train.window', 1, 24 * 366),
-    };
+const TRAIN_KEYS = ['model', 'select_days', 'pool', 'k', 'window', 'transform', 'level', 'jitter', 'days', 'halflife', 'weekday'];
+
+function trainParams(train: Record<string, unknown>): TrainParams {
+  if ('band' in train) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml train.band "${JSON.stringify(train.band)}": the band is always the forecast distribution's 10% and 90% quantiles now; remove train.band`);
   }
-  const d = defaultParams().train as DirectKnnParams;
-  const band = train.band ?? d.band;
-  if (!Array.isArray(band) || band.length !== 2 || !(band[0] >= 0 && band[0] < 0.5 && band[1] > 0.5 && band[1] <= 1)) {
-    throw new ChatcastError('CONFIG', `Invalid params.yaml train.band "${JSON.stringify(band)}": expected [lower, upper] quantiles with 0 ≤ lower < 0.5 < upper ≤ 1`);
+  const unknown = Object.keys(train).find((key) => !TRAIN_KEYS.includes(key));
+  if (unknown !== undefined) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml train.${unknown}: expected only ${TRAIN_KEYS.join(', ')}`);
   }
-  return {
-    model,
-    k: integer(train.k ?? d.k, 'train.k', 1, 1000),
-    window: integer(train.window ?? d.window, 'train.window', 1, 24 * 366),
-    transform: oneOf(train.transform ?? d.transform, 'train.transform', ['log1p', 'none'] as const),
-    band: [band[0], band[1]],
+  const model = oneOf(train.model ?? 'auto', 'train.model', ['auto', 'knn_direct', 'knn_recursive', 'profile'] as const);
+  const flag = (value: unknown, name: string, fallback: boolean): boolean => {
+    const v = value ?? fallback;
+    if (typeof v !== 'boolean') throw new ChatcastError('CONFIG', `Invalid params.yaml ${name} "${String(v)}": expected true or false`);
+    return v;
   };
+  switch (model) {
+    case 'auto':
+      return { model, select_days: integer(train.select_days ?? 56, 'train.select_days', 7, 365), pool: integer(train.pool ?? 3, 'train.pool', 1, 9) };
+    case 'knn_recursive':
+      return { model, k: integer(train.k ?? 1, 'train.k', 1, 1000), window: integer(train.window ?? 168, 'train.window', 1, 24 * 366) };
+    case 'knn_direct':
+      return {
+        model,
+        k: integer(train.k ?? 50, 'train.k', 1, 1000),
+        window: integer(train.window ?? 168, 'train.window', 1, 24 * 366),
+        transform: oneOf(train.transform ?? 'log1p', 'train.transform', ['log1p', 'none'] as const),
+        level: flag(train.level, 'train.level', false),
+        ...(train.jitter === undefined ? {} : { jitter: integer(train.jitter, 'train.jitter', 0, 6) }),
+      };
+    case 'profile':
+      return {
+        model,
+        days: integer(train.days ?? 56, 'train.days', 1, 3660),
+        halflife: number(train.halflife ?? 28, 'train.halflife', 0.1, 3660),
+        weekday: number(train.weekday ?? 1, 'train.weekday', 0, 1),
+        level: flag(train.level, 'train.level', false),
+        ...(train.jitter === undefined ? {} : { jitter: integer(train.jitter, 'train.jitter', 0, 6) }),
+      };
+  }
 }
 
 // Checks a parsed params.yaml and fills what it leaves out from the defaults.

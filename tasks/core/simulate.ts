@@ -94,7 +94,7 @@ function pickKind(u: number): MessageKind {
 }
 
 // Knuth's method: exact for the small rates of one chat hour.
-function poisson(lambda: number, rng: () => number): number {
+export function poisson(lambda: number, rng: () => number): number {
   if (lambda <= 0) return 0;
   const limit = Math.exp(-lambda);
   let k = 0;

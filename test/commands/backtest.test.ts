@@ -19,17 +19,22 @@ describe('chatcast backtest', () => {
     const result = JSON.parse(run.stdout);
     expect(result.days).toBe(20);
     expect(Object.keys(result.models)).toEqual(['zeros', 'median_7d']);
-    expect(Object.keys(result.models.zeros).sort()).toEqual(['coverage80', 'mae', 'mase', 'pinball', 'rmse', 'seconds', 'smape']);
+    expect(Object.keys(result.models.zeros).sort()).toEqual(['calibration', 'coverage80', 'mae', 'mase', 'pinball', 'rmse', 'rmse_pooled', 'seconds', 'smape']);
+    expect(Object.keys(result.models.median_7d.calibration)).toEqual(['0.1', '0.5', '0.9']);
+    expect(result.origins).toEqual(days.slice(-20));
     expect(result.backend).toMatch(/^(wasm|cpu|tensorflow)$/);
   });
 
   it('refuses an unknown model and a series with too few days', async () => {
     const bad = await chatcast(['backtest', '--series', seed, '--model', 'prophet']);
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toContain('Invalid --model "prophet": expected one of seed, default, zeros, naive_day, naive_week, median_7d, mean_14d');
+    expect(bad.stderr).toContain('Invalid --model "prophet": expected one of seed, default, zeros, naive_day, naive_week, median_7d, mean_14d, knn_168h_50,');
+    const short = await chatcast(['backtest', '--series', seed, '--days', '5000']);
+    expect(short.exitCode).toBe(2);
+    expect(short.stderr).toMatch(/Invalid --days 5000: the series has only \d+ complete days after its first/);
   });
 
-  it.skipIf(!existsSync(seed))(`reproduces the original model's scores and beats every baseline on the real chat (needs ${seed})`, async () => {
+  it.skipIf(!existsSync(seed))(`reproduces the original model's scores; the per-chat choice beats every baseline and is calibrated on the real chat (needs ${seed})`, async () => {
     const run = await chatcast(['backtest', '--series', seed, '--days', '300', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
     const { models } = JSON.parse(run.stdout);
@@ -37,11 +42,11 @@ describe('chatcast backtest', () => {
     expect([models.seed.smape, models.seed.mae, models.seed.rmse].map((v: number) => +v.toFixed(2))).toEqual([0.74, 2.77, 5.98]);
     expect([models.zeros.smape, models.zeros.mae, models.zeros.rmse].map((v: number) => +v.toFixed(2))).toEqual([0.56, 1.98, 4.67]);
     for (const baseline of ['zeros', 'naive_day', 'naive_week', 'median_7d', 'mean_14d']) {
-      expect(models.default.smape, baseline).toBeLessThan(models[baseline].smape);
-      expect(models.default.mae, baseline).toBeLessThan(models[baseline].mae);
-      expect(models.default.rmse, baseline).toBeLessThan(models[baseline].rmse);
+      for (const score of ['smape', 'mae', 'rmse', 'pinball']) expect(models.default[score], `${score} vs ${baseline}`).toBeLessThan(models[baseline][score]);
     }
-    expect(models.default.coverage80).toBeGreaterThanOrEqual(0.75);
-    expect(models.default.coverage80).toBeLessThanOrEqual(0.85);
+    for (const [tau, [below, atOrBelow]] of Object.entries(models.default.calibration as Record<string, [number, number]>)) {
+      expect(below, `share below q${tau}`).toBeLessThanOrEqual(Number(tau) + 0.03);
+      expect(atOrBelow, `share at or below q${tau}`).toBeGreaterThanOrEqual(Number(tau) - 0.03);
+    }
   });
 });

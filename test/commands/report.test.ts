@@ -80,7 +80,10 @@ describe('report through the Bot API (a local server speaking its protocol)', ()
     expect(caption).toContain(`Учебный чат — ${DAY} (Europe/Berlin)`);
     expect(caption).toMatch(/Вчера: \d+ сообщени[еяй], прогноз был \d+\./);
     expect(caption).toMatch(/Ошибка: MAE \d+\.\d\d против \d+\.\d\d у прогноза «как вчера»/);
-    expect(caption).toMatch(/Сегодня \(2024-03-31\): ожидается около \d+ сообщени[еяй], пик около \d\d:\d\d\./);
+    expect(caption).toMatch(/Сегодня \(2024-03-31\): ожидается (\d+–)?\d+ сообщени[еяй]( \(в среднем \d+\))?, пик около \d\d:\d\d\./);
+    const today = JSON.parse(await readFile(join(ws, 'forecast', '2024-03-31.json'), 'utf8'));
+    const [lo, hi] = today.total_range.map((v: number) => Math.round(v));
+    expect(caption).toContain(lo === hi ? `ожидается ${lo} ` : `ожидается ${lo}–${hi} `);
     expect(caption).toBe((await readFile(join(ws, 'report', 'outbox', DAY, 'caption.txt'), 'utf8')).trimEnd());
     const ledger = JSON.parse(await readFile(join(ws, 'report', 'ledger.json'), 'utf8'));
     expect(ledger.days[DAY]).toMatchObject({ chat: '@chatcast_channel', message_ids: [100, 101] });

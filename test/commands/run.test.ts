@@ -69,9 +69,13 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
     expect(spring.made_on).toBe('2024-03-30');
     expect(spring.hours.map((h: { start: string }) => h.start)).toEqual(dayHours('2024-03-31', 'Europe/Berlin').map((h) => h.start));
     for (const h of spring.hours) {
-      expect(0 <= h.lo && h.lo <= h.median && h.median <= h.hi && h.mean >= 0, JSON.stringify(h)).toBe(true);
+      expect(0 <= h.lo && h.lo <= h.median && h.median <= h.hi && h.mean >= 0 && h.p0 >= 0 && h.p0 <= 1, JSON.stringify(h)).toBe(true);
+      expect(h.quantiles).toHaveLength(19);
+      expect([h.quantiles[1], h.quantiles[9], h.quantiles[17]]).toEqual([h.lo, h.median, h.hi]);
     }
-    expect(spring.params).toEqual({ model: 'knn_direct', k: 91, window: 72, transform: 'log1p', band: [0.1, 0.8] });
+    expect(spring.params).toEqual({ model: 'auto', select_days: 56, pool: 3 });
+    expect(spring.total_range[0]).toBeLessThanOrEqual(spring.total_range[1]);
+    expect(typeof spring.model.name).toBe('string');
     expect(spring.data.through).toBe('2024-03-30');
     expect(spring.data.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect((await json(join(ws, 'forecast', '2024-04-01.json'))).hours).toHaveLength(24);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coverage, mae, mase, naiveScale, pinball, rmse, score, scoreDistribution, smape } from '../../tasks/core/metrics.js';
+import { calibrationCounts, coverage, mae, mase, naiveScale, pinball, quantileLoss, rmse, score, scoreDistribution, smape } from '../../tasks/core/metrics.js';
 
 describe('forecast scores', () => {
   it('equal hand-computed values', () => {
@@ -48,9 +48,15 @@ describe('scores of the forecast distribution', () => {
     expect(mase([2, 2], [1, 4], history, 3)).toBeCloseTo(1.5 / (5 / 3), 12);
   });
 
-  it('scoreDistribution scores the median on sMAPE, MAE and MASE, the mean on RMSE, the band on coverage and pinball', () => {
+  it('scoreDistribution scores the point on sMAPE, the median on MAE and MASE, the mean on RMSE, the band on coverage and pinball', () => {
     const actual = [0, 4];
-    const s = scoreDistribution(actual, { median: [0, 2], mean: [1, 3], lo: [0, 0], hi: [1, 3] }, 2);
-    expect(s).toEqual({ smape: smape(actual, [0, 2]), mae: 1, rmse: 1, mase: 0.5, pinball: pinball(actual, [0, 0], [1, 3]), coverage80: 0.5 });
+    const s = scoreDistribution(actual, { point: [0, 3], median: [0, 2], mean: [1, 3], lo: [0, 0], hi: [1, 3] }, 2);
+    expect(s).toEqual({ smape: smape(actual, [0, 3]), mae: 1, rmse: 1, mase: 0.5, pinball: pinball(actual, [0, 0], [1, 3]), coverage80: 0.5 });
+  });
+
+  it('quantileLoss is the mean pinball loss over levels and hours; calibrationCounts counts below and at-or-below', () => {
+    // One hour, y = 2, quantiles 1 (τ 0.25) and 4 (τ 0.75): 0.25·1 and 0.25·2, mean 0.375.
+    expect(quantileLoss([2], [1, 4], [0.25, 0.75])).toBeCloseTo(0.375, 12);
+    expect(calibrationCounts([0, 1, 2, 3], [1, 1, 1, 1])).toEqual({ below: 1, atOrBelow: 2 });
   });
 });

@@ -13,19 +13,26 @@ describe('params.yaml', () => {
   });
 
   it('fills what a section leaves out and keeps what it sets', () => {
-    const params = validateParams({ chat: { timezone: 'Asia/Tokyo' }, train: { k: 3 } });
+    const params = validateParams({ chat: { timezone: 'Asia/Tokyo' }, train: { select_days: 28 } });
     expect(params.chat).toEqual({ title: 'Учебный чат', timezone: 'Asia/Tokyo' });
-    expect(params.train).toEqual({ model: 'knn_direct', k: 3, window: 72, transform: 'log1p', band: [0.1, 0.8] });
+    expect(params.train).toEqual({ model: 'auto', select_days: 28, pool: 3 });
+    expect(validateParams({ train: { model: 'knn_direct', k: 3 } }).train).toEqual({ model: 'knn_direct', k: 3, window: 168, transform: 'log1p', level: false });
     expect(validateParams({ train: { model: 'knn_recursive' } }).train).toEqual({ model: 'knn_recursive', k: 1, window: 168 });
+    expect(validateParams({ train: { model: 'profile', weekday: 0 } }).train).toEqual({ model: 'profile', days: 56, halflife: 28, weekday: 0, level: false });
   });
 
   it.each([
     [{ chat: { timezone: 'Europe/Berlln' } }, 'Invalid params.yaml chat.timezone "Europe/Berlln": expected an IANA time zone'],
-    [{ train: { k: 0 } }, 'Invalid params.yaml train.k "0": expected an integer from 1 to 1000'],
-    [{ train: { window: 2.5 } }, 'Invalid params.yaml train.window "2.5": expected an integer'],
-    [{ train: { model: 'prophet' } }, 'Invalid params.yaml train.model "prophet": expected one of knn_direct, knn_recursive'],
-    [{ train: { band: [0.6, 0.9] } }, 'Invalid params.yaml train.band "[0.6,0.9]": expected [lower, upper] quantiles with 0 ≤ lower < 0.5 < upper ≤ 1'],
-    [{ train: { transform: 'sqrt' } }, 'Invalid params.yaml train.transform "sqrt": expected one of log1p, none'],
+    [{ train: { model: 'knn_direct', k: 0 } }, 'Invalid params.yaml train.k "0": expected an integer from 1 to 1000'],
+    [{ train: { model: 'knn_recursive', window: 2.5 } }, 'Invalid params.yaml train.window "2.5": expected an integer'],
+    [{ train: { model: 'prophet' } }, 'Invalid params.yaml train.model "prophet": expected one of auto, knn_direct, knn_recursive, profile'],
+    [{ train: { select_days: 3 } }, 'Invalid params.yaml train.select_days "3": expected an integer from 7 to 365'],
+    [{ train: { pool: 0 } }, 'Invalid params.yaml train.pool "0": expected an integer from 1 to 9'],
+    [{ train: { model: 'knn_direct', band: [0.1, 0.8] } }, `Invalid params.yaml train.band "[0.1,0.8]": the band is always the forecast distribution's 10% and 90% quantiles now; remove train.band`],
+    [{ train: { windw: 72 } }, 'Invalid params.yaml train.windw: expected only model, select_days, pool, k, window, transform, level, jitter, days, halflife, weekday'],
+    [{ train: { model: 'knn_direct', transform: 'sqrt' } }, 'Invalid params.yaml train.transform "sqrt": expected one of log1p, none'],
+    [{ train: { model: 'profile', weekday: 2 } }, 'Invalid params.yaml train.weekday "2": expected a number from 0 to 1'],
+    [{ train: { model: 'knn_direct', level: 'yes' } }, 'Invalid params.yaml train.level "yes": expected true or false'],
     [{ ingest: { store_text: 'yes' } }, 'Invalid params.yaml ingest.store_text "yes": expected true or false'],
     [{ render: { language: 'de' } }, 'Invalid params.yaml render.language "de": expected one of ru, en'],
     [{ chat: 'Berlin' }, 'Invalid params.yaml chat: expected a mapping'],

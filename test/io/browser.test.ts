@@ -13,11 +13,14 @@ const forecast: ForecastDoc = {
   made_on: '2024-10-26',
   timezone: zone,
   method: 'knn_direct',
-  params: { model: 'knn_direct', k: 91, window: 72, transform: 'log1p', band: [0.1, 0.8] },
+  model: { name: 'knn_direct', spec: { model: 'knn_direct', k: 50, window: 168, transform: 'log1p' } },
+  params: { model: 'knn_direct', k: 50, window: 168, transform: 'log1p' },
   data: { through: '2024-10-26', hours: 1000, sha256: 'x' },
+  levels: [0.1, 0.5, 0.9],
   total: 25,
+  total_range: [18, 33],
   peak: { local: '20:00', mean: 5 },
-  hours: hours.map((h, i) => ({ ...h, median: i % 5, mean: (i % 5) + 0.4, lo: 0, hi: (i % 5) + 2 })),
+  hours: hours.map((h, i) => ({ ...h, point: i % 5, median: i % 5, mean: (i % 5) + 0.4, lo: 0, hi: (i % 5) + 2, p0: 0.2, quantiles: [0, i % 5, (i % 5) + 2] })),
 };
 
 describe('charts in headless Chromium', () => {
@@ -48,19 +51,36 @@ describe('charts in headless Chromium', () => {
 
   it('label the repeated hour of the autumn clock change with its offset', () => {
     const figure = forecastFigure({ title: 't', zone, language: 'en', forecast });
-    const x = figure.data.find((trace) => trace.type === 'bar')!.x as string[];
+    const x = figure.data.find((trace) => trace.mode === 'lines+markers')!.x as string[];
     expect(x).toHaveLength(25);
     expect(x.filter((l) => l.startsWith('02:00'))).toEqual(['02:00 (UTC+02:00)', '02:00 (UTC+01:00)']);
   });
 });
 
-describe('the forecast chart', () => {
-  it('draws the 80% band as a filled area between lo and hi, with the median and the mean', () => {
+describe('the charts say what the forecast says', () => {
+  it('the forecast chart: the mean as the line, the 80% band shaded, the expected total with its range', () => {
     const figure = forecastFigure({ title: 't', zone, language: 'en', forecast });
-    const [lo, hi, median, mean] = figure.data;
+    const [lo, hi, mean] = figure.data;
+    expect(figure.data).toHaveLength(3);
     expect(lo.y).toEqual(forecast.hours.map((h) => h.lo));
     expect(hi).toMatchObject({ fill: 'tonexty', name: '80% band', y: forecast.hours.map((h) => h.hi) });
-    expect(median).toMatchObject({ type: 'bar', name: 'Median', y: forecast.hours.map((h) => h.median) });
-    expect(mean).toMatchObject({ name: 'Mean', y: forecast.hours.map((h) => h.mean) });
+    expect(mean).toMatchObject({ type: 'scatter', name: 'Expected (mean)', y: forecast.hours.map((h) => h.mean) });
+    expect((figure.layout.title as { text: string }).text).toContain('Expected ≈ 25 messages (80%: 18–33) · peak around 20:00');
+  });
+
+  it("yesterday's chart: actual bars against the mean and band forecast for them", () => {
+    const actual = hours.map((h) => ({ ...h, day: '2024-10-27', messages: 1 }));
+    const figure = actualFigure({ title: 't', day: '2024-10-27', zone, language: 'ru', actual, forecast });
+    const names = figure.data.map((t) => t.name);
+    expect(names).toEqual([undefined, '80% интервал', 'Факт', 'Ожидалось накануне (среднее)']);
+    expect(figure.data[3].y).toEqual(forecast.hours.map((h) => h.mean));
+    expect((figure.layout.title as { text: string }).text).toContain('Всего: 25 · ожидалось ≈ 25 (80%: 18–33)');
+  });
+
+  it('on a quiet day the y axis still spans a whole message, so a mean of 0.2 is a visible line', () => {
+    const quiet: ForecastDoc = { ...forecast, total: 4.8, total_range: [0, 9], hours: forecast.hours.map((h) => ({ ...h, point: 0, median: 0, mean: 0.2, lo: 0, hi: 0 })) };
+    const figure = forecastFigure({ title: 't', zone, language: 'en', forecast: quiet });
+    expect((figure.layout.yaxis as { range: number[] }).range[1]).toBeGreaterThanOrEqual(1);
+    expect(figure.data.every((t) => t.showlegend !== false || t.legendgroup === 'band')).toBe(true);
   });
 });
