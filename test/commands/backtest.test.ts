@@ -26,12 +26,15 @@ describe('chatcast backtest', () => {
   });
 
   it('refuses an unknown model and a series with too few days', async () => {
-    const bad = await chatcast(['backtest', '--series', seed, '--model', 'prophet']);
+    const days = daysFrom('2024-01-01', '2024-01-20');
+    const file = join(await tempDir(), 'hourly.tsv');
+    await writeFile(file, formatSeries(upsertDays(emptySeries(), days.map((d) => hourlyCounts(simulateDay(d, 'UTC'), d, 'UTC')), days)));
+    const bad = await chatcast(['backtest', '--series', file, '--model', 'prophet']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('Invalid --model "prophet": expected one of seed, default, zeros, naive_day, naive_week, median_7d, mean_14d, knn_168h_50,');
-    const short = await chatcast(['backtest', '--series', seed, '--days', '5000']);
+    const short = await chatcast(['backtest', '--series', file, '--days', '50']);
     expect(short.exitCode).toBe(2);
-    expect(short.stderr).toMatch(/Invalid --days 5000: the series has only \d+ complete days after its first/);
+    expect(short.stderr).toContain('Invalid --days 50: the series has only 19 complete days after its first');
   });
 
   it.skipIf(!existsSync(seed))(`reproduces the original model's scores; the per-chat choice beats every baseline and is calibrated on the real chat (needs ${seed})`, async () => {
