@@ -49,34 +49,42 @@ for (const c of TEST_CHATS) {
   chats.push({ name: c.name, zone: c.zone, file, text, expected: rows.map((r) => r.expected) });
 }
 
-// The peers' forecasts on the same origins, from the cache when nothing they depend on changed.
-function reference(chat, origins) {
-  const originsFile = join(work, `${chat.name}-origins.json`);
-  writeFileSync(originsFile, JSON.stringify({ origins }));
-  const withSeed = chat.name === 'real';
-  const key = createHash('sha256')
-    .update(chat.text)
-    .update(JSON.stringify(origins))
-    .update(readFileSync(join(ROOT, 'bench', 'reference.py')))
-    .update(readFileSync(join(ROOT, 'bench', 'constraints.txt')))
-    .update(String(withSeed))
-    .digest('hex')
-    .slice(0, 16);
-  const cached = join(CACHE, `${chat.name}-${key}.json`);
-  if (!FRESH && existsSync(cached)) return { ...JSON.parse(readFileSync(cached, 'utf8')), cached: true };
-  const peersFile = join(work, `${chat.name}-peers.json`);
-  const seedFile = join(work, `${chat.name}-seed.json`);
-  const args = ['bench/reference.py', '--series', chat.file, '--origins', originsFile, '--peer-forecasts', peersFile, '--json', '--model', 'peers', ...(withSeed ? ['--model', 'seed', '--forecasts', seedFile] : [])];
+// Runs bench/reference.py; exits with its message when it fails.
+function python(args) {
   console.log(`  reference: .venv-bench/bin/python ${args.join(' ')}`);
   const run = spawnSync(join(ROOT, '.venv-bench', 'bin', 'python'), args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, maxBuffer: 1 << 30 });
   if (run.status !== 0) {
     console.error(run.stderr);
     process.exit(1);
   }
-  const result = { summary: JSON.parse(run.stdout), peers: JSON.parse(readFileSync(peersFile, 'utf8')), seed: withSeed ? JSON.parse(readFileSync(seedFile, 'utf8')) : null };
+  return JSON.parse(run.stdout);
+}
+
+// The peers' forecasts on the same origins, from the cache when nothing they depend on changed; on the
+// real chat also the original model's, always run afresh (its time is a target).
+function reference(chat, origins) {
+  const originsFile = join(work, `${chat.name}-origins.json`);
+  writeFileSync(originsFile, JSON.stringify({ origins }));
+  let seed = null;
+  if (chat.name === 'real') {
+    const seedFile = join(work, `${chat.name}-seed.json`);
+    const summary = python(['bench/reference.py', '--series', chat.file, '--origins', originsFile, '--json', '--model', 'seed', '--forecasts', seedFile]);
+    seed = { summary: summary.models.seed, forecasts: JSON.parse(readFileSync(seedFile, 'utf8')) };
+  }
+  const key = createHash('sha256')
+    .update(chat.text)
+    .update(JSON.stringify(origins))
+    .update(readFileSync(join(ROOT, 'bench', 'reference.py')))
+    .update(readFileSync(join(ROOT, 'bench', 'constraints.txt')))
+    .digest('hex')
+    .slice(0, 16);
+  const cached = join(CACHE, `${chat.name}-peers-${key}.json`);
+  if (!FRESH && existsSync(cached)) return { peers: JSON.parse(readFileSync(cached, 'utf8')), seed, cached: true };
+  const peersFile = join(work, `${chat.name}-peers.json`);
+  python(['bench/reference.py', '--series', chat.file, '--origins', originsFile, '--peer-forecasts', peersFile, '--json', '--model', 'peers']);
   mkdirSync(CACHE, { recursive: true });
-  writeFileSync(cached, JSON.stringify(result));
-  return { ...result, cached: false };
+  writeFileSync(cached, readFileSync(peersFile, 'utf8'));
+  return { peers: JSON.parse(readFileSync(peersFile, 'utf8')), seed, cached: false };
 }
 
 // A peer's forecasts as a forecast distribution the backtest scores: its point is its point, median
@@ -127,7 +135,7 @@ for (const chat of chats) {
     });
     oracleRows[chat.name] = scoreAll(series.values, origins, oracle, scale, 0);
   }
-  console.log(`   (reference ${ref.cached ? 'from .bench-cache' : 'run now'}; peers: ${Object.keys(ref.peers.models).length})`);
+  console.log(`   (peers' forecasts ${ref.cached ? 'from .bench-cache' : 'made now'}: ${Object.keys(ref.peers.models).length} models)`);
   console.log('   model                    sMAPE      MAE      RMSE   pinball  cover80   q10 <,≤     q50 <,≤     q90 <,≤    seconds   RMSE pooled');
   for (const [name, m] of Object.entries(ours.models)) {
     const cal = ['0.1', '0.5', '0.9'].map((t) => `${f(m.calibration[t][0], 2)},${f(m.calibration[t][1], 2)}`.padStart(10)).join('  ');
@@ -152,14 +160,18 @@ for (const chat of chats) {
     const days = seriesDays(series, chat.zone);
     const targets = origins.map((o) => ({ day: o.day, end: o.index, hours: days.find((x) => x.start === o.index).hours }));
     const mine = forecastTargets(SEED_KNN, series.values, days, targets);
-    const same = origins.filter((o, i) => ref.seed[o.day].every((v, h) => Math.abs(v - mine[i].point[h]) < 1e-6)).length;
-    const refSeed = ref.summary.models.seed;
+    const same = origins.filter((o, i) => ref.seed.forecasts[o.day].every((v, h) => Math.abs(v - mine[i].point[h]) < 1e-6)).length;
+    const refSeed = ref.seed.summary;
     check(`real: seed reproduces the original model: ${same}/${origins.length} origins give the reference's forecasts; sMAPE ${f(ours.models.seed.smape, 4)} vs ${f(refSeed.smape, 4)}`, same === origins.length);
-    // Speed of the original model's backtest against the reference's (both in-process, the reference cold).
-    const start = performance.now();
-    forecastTargets(SEED_KNN, series.values, days, targets);
-    const warm = (performance.now() - start) / 1000;
-    check(`real: seed backtest ${f(warm)} s warm vs the reference's ${f(refSeed.seconds, 2)} s: ${(refSeed.seconds / warm).toFixed(1)}× faster (target ≥ 20×)`, refSeed.seconds / warm >= 20);
+    // Speed of the original model's backtest against the reference's (both in-process; the reference's
+    // fits and predictions only, ours warm).
+    const runs = Array.from({ length: 5 }, () => {
+      const start = performance.now();
+      forecastTargets(SEED_KNN, series.values, days, targets);
+      return (performance.now() - start) / 1000;
+    });
+    const warm = runs.sort((a, b) => a - b)[2]; // the median of five warm runs
+    check(`real: seed backtest ${f(warm)} s warm (median of 5) vs the reference's ${f(refSeed.seconds, 2)} s: ${(refSeed.seconds / warm).toFixed(1)}× faster (target ≥ 20×)`, refSeed.seconds / warm >= 20);
     // What a user waits for: the whole default procedure, per-chat choice included, as a command.
     const t0 = performance.now();
     const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'backtest', '--series', chat.file, '--days', String(DAYS), '--model', 'default', '--json'], { encoding: 'utf8' });

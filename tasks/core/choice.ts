@@ -17,9 +17,9 @@ export interface Candidate {
   spec: ModelSpec;
 }
 
-// The candidates: direct KNNs (with and without rescaling to the chat's current level), recency-
-// weighted profiles of the recent days, and pools of both. When nothing can be compared yet (a new
-// chat), the first one that can forecast is used.
+// The candidates: direct KNNs over a grid of window, k, transform, level and jitter; recency-weighted
+// profiles of the recent days; and the baselines as the distributions of their analogue days. When
+// nothing can be compared yet (a new chat), the first one that can forecast is used.
 const knn = (window: number, k: number, level: boolean, jitter: number): ModelSpec => ({ model: 'knn_direct', k, window, transform: 'log1p', level, jitter });
 const profile = (days: number, halflife: number, weekday: number, level: boolean, jitter: number): ModelSpec => ({ model: 'profile', days, halflife, weekday, level, jitter });
 export const CANDIDATES: Candidate[] = [
@@ -32,6 +32,12 @@ export const CANDIDATES: Candidate[] = [
   { name: 'knn_168h_20_level_exact', spec: knn(168, 20, true, 0) },
   { name: 'profile_28d', spec: profile(56, 28, 1, false, 1) },
   { name: 'profile_weekday_56d_level', spec: profile(112, 56, 0, true, 1) },
+  { name: 'knn_168h_50_raw', spec: { model: 'knn_direct', k: 50, window: 168, transform: 'none', level: false, jitter: 1 } },
+  // The baselines as distributions: naive_day, naive_week, and the samples of median_7d and mean_14d.
+  { name: 'yesterday', spec: profile(1, 1, 1, false, 0) },
+  { name: 'same_day_last_week', spec: profile(7, 3660, 0, false, 0) },
+  { name: 'last_7_days', spec: profile(7, 3660, 1, false, 0) },
+  { name: 'last_14_days', spec: profile(14, 3660, 1, false, 0) },
 ];
 
 // The scores the choice weighs, each divided by the candidates' average on the same days and summed:

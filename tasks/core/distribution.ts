@@ -110,14 +110,36 @@ export function pointMass(values: ArrayLike<number>): DayForecast {
 }
 
 // Sorted by value, equal values merged, weights scaled to sum to 1 (counts repeat a lot: merging
-// first makes the sort and every pass after it short).
+// first makes every pass after it short). Whole counts below 1,024 are merged by a table, others by
+// a map and a sort.
+const TABLE = new Float64Array(1024);
 function normalised(s: { values: Float64Array; weights: Float64Array }): { values: Float64Array; weights: Float64Array } {
-  const merged = new Map<number, number>();
   let sum = 0;
+  let small = true;
   for (let i = 0; i < s.values.length; i++) {
-    merged.set(s.values[i], (merged.get(s.values[i]) ?? 0) + s.weights[i]);
+    const v = s.values[i];
     sum += s.weights[i];
+    if (!(v >= 0 && v < TABLE.length && Number.isInteger(v))) small = false;
   }
+  if (small) {
+    let top = 0;
+    for (let i = 0; i < s.values.length; i++) {
+      TABLE[s.values[i]] += s.weights[i];
+      if (s.values[i] > top) top = s.values[i];
+    }
+    const values: number[] = [];
+    const weights: number[] = [];
+    for (let v = 0; v <= top; v++) {
+      if (TABLE[v] > 0) {
+        values.push(v);
+        weights.push(TABLE[v] / sum);
+        TABLE[v] = 0;
+      }
+    }
+    return { values: Float64Array.from(values), weights: Float64Array.from(weights) };
+  }
+  const merged = new Map<number, number>();
+  for (let i = 0; i < s.values.length; i++) merged.set(s.values[i], (merged.get(s.values[i]) ?? 0) + s.weights[i]);
   const values = Float64Array.from(merged.keys()).sort();
   return { values, weights: values.map((v) => merged.get(v)! / sum) };
 }

@@ -154,7 +154,9 @@ function recursiveChunk(series: { exact: Float64Array; shifted: Float64Array; me
       // its k-th best (step() of the difference: greaterEqual is 50 times slower on wasm; the margin
       // is widened by a hair so that a column exactly at it still counts).
       const found = tf.tidy(() => {
-        const t = k === 1 ? { values: state.main.max(1, true), indices: state.main.argMax(1).reshape([-1, 1]) } : tf.topk(state.main, Math.min(k, C));
+        // (For k = 1 the best column's score is gathered after argMax: a second pass, max(), costs more.)
+        const best = k === 1 ? state.main.argMax(1).reshape([-1, 1]) : undefined;
+        const t = best ? { values: pick(state.main, best), indices: best } : tf.topk(state.main, Math.min(k, C));
         const kth = t.values.slice([0, t.values.shape[1]! - 1], [-1, 1]);
         const widened = tf.tensor2d(margin.map((m) => m * (1 + 1e-6) + 1e-6), [B, 1]);
         const count = state.main.sub(kth.sub(widened)).step().sum(1, true);
@@ -183,7 +185,7 @@ function recursiveChunk(series: { exact: Float64Array; shifted: Float64Array; me
       });
       const next = new Float64Array(B);
       let whole: Float32Array | undefined;
-      origins.forEach((origin, b) => {
+      origins.forEach((_, b) => {
         const ranked = rows[b].passing.map(({ j }) => ({ j, d: distance(queries[b], 0, exact, j, window) }));
         if (!rows[b].complete) {
           // Columns outside the k best pass too (ties): read the matrix once this hour, and rank every
@@ -238,7 +240,7 @@ export function nearestDays(values: ArrayLike<number>, starts: number[], lengths
   const { window, k } = params;
   checkOrigins(values.length, ends, window, `KNN with window ${window}`);
   const series = centred(values, params.transform === 'log1p' ? Math.log1p : undefined);
-  const candidates = starts.map((s, i) => i).filter((i) => starts[i] >= window);
+  const candidates = starts.map((_, i) => i).filter((i) => starts[i] >= window);
   // Candidates are in time order, so each target may use a prefix of them.
   const usable = ends.map((end) => {
     let n = 0;

@@ -90,21 +90,36 @@ function fromAnalogues(values: ArrayLike<number>, days: ChatDay[], target: Targe
     if (!spreads.has(jitter)) spreads.set(jitter, jitter > 0 ? Array.from({ length: 2 * jitter + 1 }, (_, o) => (o === jitter ? 0.5 : 0.5 / (2 * jitter))) : [1]);
     return spreads.get(jitter)!;
   };
+  const n = a.days.length;
+  const jitters = Int32Array.from(a.days, (_, i) => a.jitters?.[i] ?? 0);
+  const scales = Float64Array.from(a.days, (_, i) => scale(i));
+  const width = Math.max(1, ...Array.from(jitters, (j) => 2 * j + 1));
   const perHour = target.hours.map((_, h) => {
-    const vs: number[] = [];
-    const ws: number[] = [];
-    a.days.forEach((d, i) => {
+    const vs = new Float64Array(n * width);
+    const ws = new Float64Array(n * width);
+    let m = 0;
+    for (let i = 0; i < n; i++) {
       const j = maps[i][h];
-      if (j < 0) return;
-      const jitter = a.jitters?.[i] ?? 0;
-      spreadOf(jitter).forEach((share, o) => {
-        const at = j + o - jitter;
-        if (at < 0 || at >= days[d].hours.length) return;
-        vs.push(values[days[d].start + at] * scale(i));
-        ws.push(a.weights[i] * share);
-      });
-    });
-    return { values: Float64Array.from(vs), weights: Float64Array.from(ws) };
+      if (j < 0) continue;
+      const day = days[a.days[i]];
+      const spread = spreadOf(jitters[i]);
+      for (let o = 0; o < spread.length; o++) {
+        const at = j + o - jitters[i];
+        if (at < 0 || at >= day.hours.length) continue;
+        vs[m] = values[day.start + at] * scales[i];
+        ws[m] = a.weights[i] * spread[o];
+        m++;
+      }
+    }
+    return { values: vs.subarray(0, m), weights: ws.subarray(0, m) };
+  });
+  // An hour no analogue day has (every one of them a spring day without its 02:00) is lent by the hour
+  // before it, or after it at midnight.
+  perHour.forEach((s, h) => {
+    if (s.values.length > 0) return;
+    const near = [h - 1, h + 1].find((n) => perHour[n]?.values.length);
+    if (near === undefined) throw new ChatcastError('STATE', `No past day has the hours around ${target.hours[h].local} of ${target.day}`);
+    perHour[h] = perHour[near];
   });
   // A day that lacks an hour of the target (the spring gap) gets that hour's mean in its total.
   const hourMean = perHour.map((s) => {
@@ -112,9 +127,6 @@ function fromAnalogues(values: ArrayLike<number>, days: ChatDay[], target: Targe
     return w > 0 ? s.values.reduce((x, v, i) => x + v * s.weights[i], 0) / w : 0;
   });
   const totals = Float64Array.from(a.days, (d, i) => target.hours.reduce((sum, _, h) => sum + (maps[i][h] >= 0 ? values[days[d].start + maps[i][h]] * scale(i) : hourMean[h]), 0));
-  if (perHour.some((s) => s.values.length === 0)) {
-    throw new ChatcastError('STATE', `No past day has the hour ${target.hours[perHour.findIndex((s) => s.values.length === 0)].local} of ${target.day}`);
-  }
   return summarise(target.hours.length, (h) => perHour[h], { values: totals, weights: Float64Array.from(a.weights) }, withPoint);
 }
 

@@ -111,3 +111,18 @@ describe('clock-correct forecasts on clock-change days', () => {
     }
   });
 });
+
+describe('an hour that no analogue day has', () => {
+  it('is lent by the hour before it: the day after the spring change, forecast from that day alone', () => {
+    const zone = 'Europe/Berlin';
+    const list = daysFrom('2024-03-20', '2024-04-01');
+    const slots = list.flatMap((d) => dayHours(d, zone).map((s) => ({ ...s, day: d })));
+    const counts = slots.map((s, i) => (s.local === '01:00' ? 4 : i % 3));
+    const chat = chatDays(slots.map((s) => s.start), zone);
+    const day = chat.find((d) => d.day === '2024-04-01')!;
+    const [f] = forecastTargets({ model: 'profile', days: 1, halflife: 1, weekday: 1, level: false }, counts, chat, [{ day: day.day, end: day.start, hours: day.hours }]);
+    expect(f.mean).toHaveLength(24);
+    expect(f.mean[2]).toBe(f.mean[1]); // 02:00 takes the spring day's 01:00
+    expect(f.mean[1]).toBe(4);
+  });
+});
