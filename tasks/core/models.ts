@@ -42,7 +42,8 @@ export function historyNeeded(spec: ModelSpec): number {
     case 'knn_direct':
       return spec.window + 48 + (spec.level ? 24 * 7 : 0);
     case 'profile':
-      return spec.level ? 24 * 8 : 24;
+      // A day a week back when only the same weekday counts; a week before the oldest day with level.
+      return 24 * Math.max(spec.weekday === 0 ? 7 : 1, spec.level ? 8 : 1);
     case 'pool':
       return Math.max(...spec.members.map((m) => historyNeeded(m.spec)));
     case 'zeros':

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { chatDays } from '../../tasks/core/calendar.js';
-import { autoForecast, choose, type Candidate } from '../../tasks/core/choice.js';
+import { autoForecast, CANDIDATES, choose, type Candidate } from '../../tasks/core/choice.js';
 import { dayHours, daysFrom } from '../../tasks/core/dates.js';
 import { describeModel } from '../../tasks/core/forecast.js';
-import { dayTargets } from '../../tasks/core/models.js';
+import { dayTargets, forecastTargets, historyNeeded } from '../../tasks/core/models.js';
 
 // A chat that writes 6 messages an hour from 18:00 to 22:00 on weekdays and nothing at weekends.
 const zone = 'UTC';
@@ -57,5 +57,15 @@ describe('the per-chat choice', () => {
     const [expected] = choose(values, days, [{ day: days[100].day, end, hours: days[100].hours }], { model: 'auto', select_days: 21, pool: 1 });
     expect(card.model).toEqual({ name: expected.chosen, spec: expected.spec });
     expect(card.choice).toEqual({ chosen: expected.chosen, compared: expected.compared, scores: expected.scores });
+  });
+});
+
+describe('every candidate on a young chat', () => {
+  it('forecasts every day it says it can, from the second day on', () => {
+    for (const c of CANDIDATES) {
+      const need = historyNeeded(c.spec);
+      const targets = dayTargets(days, 1).slice(0, 20).filter((t) => t.end >= need);
+      expect(() => forecastTargets(c.spec, values, days, targets), c.name).not.toThrow();
+    }
   });
 });
