@@ -20,8 +20,12 @@ from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import Asset, BaseHook
 from docker.types import Mount
 
-# The daily steps between pull and push, in the order the DAG chains them.
-DAILY_STEPS = ["pull", "ingest", "aggregate", "evaluate", "train", "forecast", "render", "push"]
+# The daily DAG's tasks in the order it chains them; `track` comes after `push`, so neither the day's
+# versioning nor the report (which waits for push) ever waits on an experiment tracker.
+DAILY_STEPS = ["pull", "ingest", "aggregate", "evaluate", "train", "forecast", "render", "push", "track"]
+# The report DAG's tasks after its sensor: `track` again at the end catches up a day the midnight run
+# could not send (a tracker that was down) once the post is out.
+REPORT_STEPS = ["pull", "report", "push", "track"]
 # chatcast exit codes that mean bad input or state: a retry cannot help, so the task fails at once.
 NOT_RETRYABLE = {2: "USAGE", 3: "CONFIG", 4: "INPUT", 5: "WORKSPACE", 6: "STATE"}
 WORKSPACE_IN_CONTAINER = "/workspace"
@@ -33,6 +37,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
 }
+TRACKERS = ("local", "mlflow", "clearml")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _CRON = re.compile(r"^\S+( \S+){4}$")
 
@@ -54,6 +59,8 @@ class Chat:
     connections: dict[str, str] = field(default_factory=dict)
     docker_url: str | None = None
     user: str | None = None
+    trackers: list[str] | None = None
+    network: str | None = None
 
 
 def chats_file() -> Path:
@@ -90,6 +97,10 @@ def load_chats(path: Path | None = None) -> list[Chat]:
         for key in ("daily_at", "report_at"):
             if not _CRON.match(getattr(chat, key)):
                 raise ValueError(f'Invalid {where}.{key} "{getattr(chat, key)}": expected a 5-field cron expression')
+        if chat.trackers is not None and (
+            not isinstance(chat.trackers, list) or any(t not in TRACKERS for t in chat.trackers)
+        ):
+            raise ValueError(f'Invalid {where}.trackers "{chat.trackers}": expected a list of {", ".join(TRACKERS)}')
         if any(c.id == chat.id for c in chats):
             raise ValueError(f'Invalid {where}.id "{chat.id}": another chat has that id')
         chats.append(chat)
@@ -166,11 +177,39 @@ def _secrets(chat: Chat, step: str) -> dict[str, str]:
         env["TELEGRAM_BOT_TOKEN"] = str(conn.password or "")
         if conn.host:
             env["TELEGRAM_API_ROOT"] = str(conn.host)
+    if step == "track" and chat.connections.get("mlflow"):
+        conn = BaseHook.get_connection(chat.connections["mlflow"])
+        extra = conn.extra_dejson
+        env["MLFLOW_TRACKING_URI"] = _url(conn)
+        if conn.login:
+            env["MLFLOW_TRACKING_USERNAME"] = str(conn.login)
+            env["MLFLOW_TRACKING_PASSWORD"] = str(conn.password or "")
+        if extra.get("token"):
+            env["MLFLOW_TRACKING_TOKEN"] = str(extra["token"])
+        if extra.get("ui_url"):
+            env["CHATCAST_MLFLOW_UI_URL"] = str(extra["ui_url"])
+    if step == "track" and chat.connections.get("clearml"):
+        conn = BaseHook.get_connection(chat.connections["clearml"])
+        extra = conn.extra_dejson
+        env["CLEARML_API_HOST"] = _url(conn)
+        env["CLEARML_WEB_HOST"] = str(extra.get("web_host", ""))
+        env["CLEARML_FILES_HOST"] = str(extra.get("files_host", ""))
+        env["CLEARML_API_ACCESS_KEY"] = str(conn.login or "")
+        env["CLEARML_API_SECRET_KEY"] = str(conn.password or "")
     if step in ("pull", "push") and chat.connections.get("remote"):
         conn = BaseHook.get_connection(chat.connections["remote"])
         env["AWS_ACCESS_KEY_ID"] = str(conn.login or "")
         env["AWS_SECRET_ACCESS_KEY"] = str(conn.password or "")
     return env
+
+
+def _url(conn: Any) -> str:
+    """A connection's host as a URL: `http://mlflow:5000` as given, or built from schema, host and port."""
+    host = str(conn.host or "")
+    if "://" in host:
+        return host.rstrip("/")
+    scheme = conn.conn_type if conn.conn_type in ("http", "https") else (conn.schema or "http")
+    return f"{scheme}://{host}{f':{conn.port}' if conn.port else ''}"
 
 
 class ChatcastStep(DockerOperator):
@@ -180,9 +219,13 @@ class ChatcastStep(DockerOperator):
         environment = {
             "CHATCAST_WORKSPACE": WORKSPACE_IN_CONTAINER,
             "CHATCAST_TIMEZONE": chat.timezone,
+            "CHATCAST_CHAT_ID": chat.id,  # names the chat in the experiment trackers
         }
         if chat.report_chat and step == "report":
             environment["TELEGRAM_REPORT_CHAT"] = chat.report_chat
+        if chat.trackers is not None:
+            # Which trackers `track` sends to and `report` links (not a secret: the names only).
+            environment["CHATCAST_TRACKERS"] = ",".join(chat.trackers)
         mounts = [Mount(target=WORKSPACE_IN_CONTAINER, source=chat.workspace, type="bind")]
         if chat.remote:
             mounts.append(Mount(target=REMOTE_IN_CONTAINER, source=chat.remote, type="bind"))
@@ -197,6 +240,7 @@ class ChatcastStep(DockerOperator):
             do_xcom_push=False,
             docker_url=chat.docker_url or os.environ.get("DOCKER_HOST") or "unix://var/run/docker.sock",
             user=chat.user,
+            network_mode=chat.network,
             labels={"chatcast.chat": chat.id, "chatcast.step": step},
             **kwargs,
         )

@@ -2,8 +2,9 @@
 ### chatcast daily pipeline
 
 Runs just after midnight in the chat's time zone for the day that has just ended:
-`pull → ingest → aggregate → evaluate → train → forecast → render → push`, each task one step of the
-chatcast image (DockerOperator). The day is the start of the run's data interval in the chat's zone
+`pull → ingest → aggregate → evaluate → train → forecast → render → push → track`, each task one step
+of the chatcast image (DockerOperator). `track` sends the day to the chat's experiment trackers after
+`push`, so a tracker that is down (the task fails and is retried) never holds up the day or its report. The day is the start of the run's data interval in the chat's zone
 (`CronDataIntervalTimetable`), so reruns, backfills and `airflow dags test` process the same day the
 scheduled run did; trigger with the `day` Param (YYYY-MM-DD) to process another day by hand (a
 manual run with neither the Param nor a logical date processes the day before the trigger).

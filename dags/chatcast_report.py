@@ -2,10 +2,12 @@
 ### chatcast report
 
 At 09:00 in the chat's time zone, posts yesterday's report to the channel: the actual-vs-forecast
-chart, today's forecast chart, the score. It first waits (a sensor in reschedule mode, so it holds no
-worker slot) until the chat's daily DAG has pushed that day: the daily `push` task updates the
-`chatcast_<chat>_daily` asset with the day in the event's extra. Then `pull → report → push`, each
-a step of the chatcast image. Trigger with the `day` Param (YYYY-MM-DD) to report another day.
+chart, today's forecast chart, the score, and the link to the day's run in the experiment tracker. It
+first waits (a sensor in reschedule mode, so it holds no worker slot) until the chat's daily DAG has
+pushed that day: the daily `push` task updates the `chatcast_<chat>_daily` asset with the day in the
+event's extra. Then `pull → report → push → track`, each a step of the chatcast image; the last
+`track` sends any day a tracker missed at midnight, after the post is out, so the post never waits on
+a tracker. Trigger with the `day` Param (YYYY-MM-DD) to report another day.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import timedelta
 from airflow.sdk import DAG, chain, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from chatcast_common import DAY_TEMPLATE, ChatcastStep, daily_asset, dag_settings, load_chats
+from chatcast_common import DAY_TEMPLATE, REPORT_STEPS, ChatcastStep, daily_asset, dag_settings, load_chats
 
 
 def _daily_pushed(day: str, asset, inlet_events) -> bool:
@@ -41,10 +43,5 @@ for chat in load_chats():
             """Done when the daily DAG's push has recorded this day in the asset."""
             return _daily_pushed(day, _asset, inlet_events)
 
-        chain(
-            wait_for_daily(day=DAY_TEMPLATE),
-            ChatcastStep(chat=chat, step="pull"),
-            ChatcastStep(chat=chat, step="report"),
-            ChatcastStep(chat=chat, step="push"),
-        )
+        chain(wait_for_daily(day=DAY_TEMPLATE), *[ChatcastStep(chat=chat, step=step) for step in REPORT_STEPS])
     globals()[dag.dag_id] = dag

@@ -16,12 +16,13 @@ import forecast from './commands/forecast.js';
 import render from './commands/render.js';
 import report from './commands/report.js';
 import push from './commands/push.js';
+import track from './commands/track.js';
 import run from './commands/run.js';
 import demo from './commands/demo.js';
 import backtest from './commands/backtest.js';
 
 // Every command, in the order `--help` lists them (the pipeline's order).
-export const DEFINITIONS = [init, login, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, run, demo, backtest] as CommandDef[];
+export const DEFINITIONS = [init, login, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, track, run, demo, backtest] as CommandDef[];
 
 function unknownStep(name: string): ChatcastError {
   return new ChatcastError('USAGE', `Unknown step "${name}": expected one of ${COMMANDS.join(', ')}`);

@@ -45,3 +45,23 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
 export function quietContext(now = Date.now()): Context {
   return { log: pino({ level: 'silent' }), now: () => now, interactive: false };
 }
+
+// A workspace made by `chatcast init` with simulated history from `first` through `last`, ingested and
+// aggregated in-process and pushed as one version (tagged `last`): where the daily-run tests start.
+export async function workspaceWithHistory(root: string, name: string, first: string, last: string): Promise<string> {
+  const ws = join(root, name);
+  const init = await chatcast(['init', '--workspace', ws, '--remote', join(root, `${name}-remote`)]);
+  if (init.exitCode !== 0) throw new Error(`chatcast init failed: ${init.stderr}`);
+  const { openWorkspace } = await import('../tasks/io/workspace.js');
+  const { ingest } = await import('../tasks/commands/ingest.js');
+  const { aggregate } = await import('../tasks/commands/aggregate.js');
+  const { daysFrom } = await import('../tasks/core/dates.js');
+  const workspace = await openWorkspace(ws);
+  for (const day of daysFrom(first, last)) {
+    await ingest(workspace, day, quietContext());
+    await aggregate(workspace, day, quietContext());
+  }
+  const push = await chatcast(['push', '--date', last, '--workspace', ws]);
+  if (push.exitCode !== 0) throw new Error(`chatcast push failed: ${push.stderr}`);
+  return ws;
+}

@@ -62,6 +62,7 @@ export async function demo(args: DemoArgs, ctx: Context) {
     metrics: ws.path(PATHS.metrics),
     history: ws.path(PATHS.history),
     outbox: ws.path(PATHS.outbox, last),
+    tracked: ws.path(PATHS.trackPage),
     scores,
   };
   // On a terminal the plain summary below says it; a pipe gets it as one JSON line.
@@ -73,6 +74,7 @@ export async function demo(args: DemoArgs, ctx: Context) {
       `Charts of ${last}: ${summary.charts}/actual.png, forecast.png`,
       `Metrics: ${summary.metrics} (history: ${summary.history})`,
       `Channel message: ${summary.outbox}/caption.txt`,
+      `Tracked history: ${summary.tracked} (opens offline; or: cd ${summary.workspace} && dvc plots show)`,
       `Versions: git -C ${summary.workspace} tag  →  git checkout DAY && dvc checkout`,
       '',
     ].join('\n'),

@@ -3,6 +3,7 @@ import { openWorkspace, resolveWorkspaceDir } from '../io/workspace.js';
 import { pullState } from '../io/versioning.js';
 import { acquireLease } from '../io/lease.js';
 import { keepLedger, readLedger } from './report.js';
+import { keepTrackLedger, readTrackLedger } from '../io/artifacts.js';
 import { defineCommand, STEP_ARGS } from './command.js';
 
 // `chatcast pull`
@@ -15,8 +16,10 @@ export default defineCommand<{ workspace?: string; date?: string }>({
     const ws = await openWorkspace(resolveWorkspaceDir(args.workspace));
     if (day) await acquireLease(ws.dir, day, ctx.now());
     const ledger = await readLedger(ws);
+    const tracked = await readTrackLedger(ws);
     const pulled = await pullState(ws.dir, ctx.log);
     await keepLedger(ws, ledger);
+    await keepTrackLedger(ws, tracked);
     return pulled;
   },
 });

@@ -8,7 +8,9 @@ import { PATHS } from '../core/pipeline.js';
 import { botConfigFromEnv, postAlbum } from '../io/botapi.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
-import { readForecast } from '../io/artifacts.js';
+import { readForecast, readTrackLedger } from '../io/artifacts.js';
+import { trackerLink, TRACKERS } from '../core/tracking.js';
+import { trackerList } from '../core/params.js';
 import { chartPaths } from './render.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
@@ -51,7 +53,7 @@ export async function report(ws: Workspace, day: string, ctx: Context, options: 
     language: ws.params.render.language,
     evaluation,
     today,
-    trackerUrl: env.CHATCAST_TRACKER_URL || undefined,
+    trackerUrl: trackerLink(await readTrackLedger(ws), day, linkOrder(ws.params.track.trackers, env)),
   });
   const dir = ws.path(PATHS.outbox, day);
   const message = { day, caption: text, photos: ['actual.png', 'forecast.png'] };
@@ -79,6 +81,12 @@ export async function report(ws: Workspace, day: string, ctx: Context, options: 
   await writeFiles([{ path: ws.path(PATHS.ledger), data: formatLedger(ledger) }]);
   ctx.log.info({ step: 'report', day, chat: bot.chatId, messageIds: ids }, `posted the report for ${day} to ${bot.chatId} (messages ${ids.join(', ')})`);
   return { dir, caption: text, posted: true };
+}
+
+// Which tracker's page the post links first: the order trackers are chosen in, then any other that has the day.
+function linkOrder(chosen: readonly string[], env: NodeJS.ProcessEnv) {
+  const first = env.CHATCAST_TRACKERS?.trim() ? trackerList(env.CHATCAST_TRACKERS, '$CHATCAST_TRACKERS') : chosen;
+  return [...new Set([...first, ...TRACKERS])].filter((t) => t !== 'local') as typeof TRACKERS[number][];
 }
 
 // `chatcast report`

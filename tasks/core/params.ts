@@ -4,13 +4,14 @@ import { DEFAULT_PROFILE, type SimulationProfile } from './simulate.js';
 import type { AutoParams } from './choice.js';
 import type { DirectKnnParams, RecursiveKnnParams } from './knn.js';
 import type { ProfileParams } from './models.js';
+import { TRACKERS, type TrackerName } from './tracking.js';
 
 // params.yaml's train section: the per-chat choice, or one fixed forecaster.
 export type TrainParams = AutoParams | DirectKnnParams | RecursiveKnnParams | ProfileParams;
 
 // params.yaml, validated: one section per stage, as DVC's `params:` entries name them.
 export interface Params {
-  chat: { title: string; timezone: string };
+  chat: { id: string; title: string; timezone: string };
   ingest: {
     source: string;
     store_text: boolean;
@@ -22,12 +23,13 @@ export interface Params {
   };
   train: TrainParams;
   render: { width: number; height: number; language: 'ru' | 'en' };
+  track: { trackers: TrackerName[]; experiment: string };
 }
 
 // The values a params.yaml may leave out; the same as the checkout's params.yaml (a test keeps them equal).
 export function defaultParams(): Params {
   return {
-    chat: { title: 'Учебный чат', timezone: 'Europe/Berlin' },
+    chat: { id: '', title: 'Учебный чат', timezone: 'Europe/Berlin' },
     ingest: {
       source: 'simulate',
       store_text: false,
@@ -39,6 +41,7 @@ export function defaultParams(): Params {
     },
     train: { model: 'auto', select_days: 56, pool: 3 },
     render: { width: 1200, height: 600, language: 'ru' },
+    track: { trackers: ['local'], experiment: 'chatcast' },
   };
 }
 
@@ -127,6 +130,7 @@ export function validateParams(raw: unknown): Params {
   const simulate = section(ingest.simulate, 'ingest.simulate');
   const train = section(top.train, 'train');
   const render = section(top.render, 'render');
+  const track = section(top.track, 'track');
   const d = defaultParams();
   const storeText = ingest.store_text ?? d.ingest.store_text;
   if (typeof storeText !== 'boolean') {
@@ -138,6 +142,7 @@ export function validateParams(raw: unknown): Params {
   }
   return {
     chat: {
+      id: chatId(chat.id ?? d.chat.id),
       title: String(chat.title ?? d.chat.title),
       timezone: parseZone(chat.timezone ?? d.chat.timezone, 'params.yaml chat.timezone'),
     },
@@ -163,5 +168,31 @@ export function validateParams(raw: unknown): Params {
       height: integer(render.height ?? d.render.height, 'render.height', 200, 4000),
       language: oneOf(render.language ?? d.render.language, 'render.language', ['ru', 'en'] as const),
     },
+    track: {
+      trackers: trackerList(Array.isArray(track.trackers) || track.trackers === undefined ? (track.trackers ?? d.track.trackers) : [String(track.trackers)], 'params.yaml track.trackers'),
+      experiment: experimentName(track.experiment ?? d.track.experiment),
+    },
   };
+}
+
+const CHAT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+function chatId(value: unknown): string {
+  if (value === '' || (typeof value === 'string' && CHAT_ID.test(value))) return value as string;
+  throw new ChatcastError('CONFIG', `Invalid params.yaml chat.id "${String(value)}": expected lower-case letters, digits, _ and - (up to 64), or "" for the workspace folder's name`);
+}
+
+function experimentName(value: unknown): string {
+  if (typeof value === 'string' && /^[^\x00-\x1f/][^\x00-\x1f]{0,199}$/.test(value) && !value.endsWith('/')) return value;
+  throw new ChatcastError('CONFIG', `Invalid params.yaml track.experiment "${String(value)}": expected a name of up to 200 printable characters, not starting or ending with /`);
+}
+
+// The trackers of params.yaml track.trackers or $CHATCAST_TRACKERS: known names, each once.
+export function trackerList(value: unknown, what: string): TrackerName[] {
+  const names = typeof value === 'string' ? value.split(',').map((n) => n.trim()).filter(Boolean) : value;
+  const rule = `expected ${typeof value === 'string' ? 'a comma-separated list' : 'a list'} of ${TRACKERS.join(', ')}`;
+  if (!Array.isArray(names) || names.some((n) => !TRACKERS.includes(n as TrackerName))) {
+    throw new ChatcastError('CONFIG', `Invalid ${what} "${Array.isArray(value) ? value.join(',') : String(value)}": ${rule}`);
+  }
+  return [...new Set(names as TrackerName[])];
 }

@@ -1,6 +1,6 @@
-// The daily steps in the order the DAG runs them; each verb names its CLI command, DVC stage,
-// Airflow task and artifact folder.
-export const STEPS = ['ingest', 'aggregate', 'evaluate', 'train', 'forecast', 'render', 'report'] as const;
+// The pipeline's steps in dvc.yaml's order; each verb names its CLI command, DVC stage, Airflow task
+// and artifact folder. `track` runs after `push` (see README, "Experiment tracking").
+export const STEPS = ['ingest', 'aggregate', 'evaluate', 'train', 'forecast', 'render', 'report', 'track'] as const;
 export type Step = (typeof STEPS)[number];
 
 // Every command of the CLI: the steps, the DVC bookends, and the helpers around them.
@@ -18,4 +18,9 @@ export const PATHS = {
   charts: 'render',
   outbox: 'report/outbox',
   ledger: 'report/ledger.json',
+  track: 'track',
+  trackLedger: 'track/ledger.json',
+  trackHistory: 'track/history.tsv',
+  trackMetrics: 'track/metrics.json',
+  trackPage: 'track/index.html',
 } as const;

@@ -9,6 +9,8 @@ export const SECRET_ENV = [
   'CLEARML_API_SECRET_KEY',
   'CLEARML_API_ACCESS_KEY',
   'AWS_SECRET_ACCESS_KEY',
+  'MLFLOW_TRACKING_TOKEN',
+  'MLFLOW_TRACKING_PASSWORD',
 ] as const;
 
 // Keys that hold secrets wherever they appear in a logged object.

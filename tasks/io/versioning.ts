@@ -61,3 +61,16 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
   log.info({ step: 'push', day, commit: head, changed: Boolean(staged), stages }, staged ? `pushed ${day} as ${head.slice(0, 8)}` : `nothing new to push for ${day}`);
   return { commit: head, changed: Boolean(staged), stages };
 }
+
+type LockedOut = { path: string; md5?: string };
+
+// The data version of a pushed day: its tag's commit and the dvc.lock hashes of the series and the model
+// there. A day that was never pushed has only its would-be tag.
+export async function dayVersion(dir: string, day: string): Promise<{ tag: string; commit: string | null; series_md5: string | null; model_md5: string | null }> {
+  const commit = (await git(dir, ['rev-parse', '--verify', '--quiet', `refs/tags/${day}^{commit}`]).catch(() => '')).trim();
+  if (!commit) return { tag: day, commit: null, series_md5: null, model_md5: null };
+  const lock = await git(dir, ['show', `${commit}:dvc.lock`]).catch(() => '');
+  const stages = ((lock ? YAML.parse(lock) : {}) as { stages?: Record<string, { outs?: LockedOut[] }> }).stages ?? {};
+  const md5 = (stage: string, path: string) => stages[stage]?.outs?.find((o) => o.path === path)?.md5 ?? null;
+  return { tag: day, commit, series_md5: md5('aggregate', 'aggregate'), model_md5: md5('train', 'train') };
+}

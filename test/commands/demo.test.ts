@@ -18,5 +18,8 @@ describe('chatcast demo', () => {
     expect(existsSync(join(summary.charts, 'forecast.png'))).toBe(true);
     expect(await readFile(join(summary.outbox, 'caption.txt'), 'utf8')).toMatch(/^📊 Учебный чат — \d{4}-\d{2}-\d{2} \(Europe\/Berlin\)/);
     expect(JSON.parse(await readFile(summary.metrics, 'utf8')).status).toBe('scored');
+    // The demo tracks with `local` only: its history page, and a ledger with no other tracker.
+    expect(await readFile(summary.tracked, 'utf8')).toContain('<svg');
+    expect(Object.keys(JSON.parse(await readFile(join(ws, 'track', 'ledger.json'), 'utf8')).trackers)).toEqual(['local']);
   });
 });

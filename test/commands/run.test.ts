@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dayHours, daysFrom } from '../../tasks/core/dates.js';
+import { dayHours } from '../../tasks/core/dates.js';
 import { dvcBinary } from '../../tasks/io/dvc.js';
-import { openWorkspace } from '../../tasks/io/workspace.js';
-import { ingest } from '../../tasks/commands/ingest.js';
-import { aggregate } from '../../tasks/commands/aggregate.js';
-import { chatcast, quietContext, snapshot, tempDir } from '../helpers.js';
+import { browserPath } from '../../tasks/io/browser.js';
+import { chatcast, snapshot, tempDir, workspaceWithHistory } from '../helpers.js';
 
 const DAYS = ['2024-03-29', '2024-03-30', '2024-03-31']; // the last is Berlin's 23-hour spring day
 let root: string;
@@ -20,17 +18,8 @@ const json = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
 
 beforeAll(async () => {
   root = await tempDir();
-  ws = join(root, 'workspace');
-  const init = await chatcast(['init', '--workspace', ws, '--remote', join(root, 'remote')]);
-  expect(init.exitCode, init.stderr).toBe(0);
   // Nine days of history, in-process (the CLI path is covered below), then pushed as one version.
-  const workspace = await openWorkspace(ws);
-  for (const day of daysFrom('2024-03-20', '2024-03-28')) {
-    await ingest(workspace, day, quietContext());
-    await aggregate(workspace, day, quietContext());
-  }
-  const push = await chatcast(['push', '--date', '2024-03-28', '--workspace', ws]);
-  expect(push.exitCode, push.stderr).toBe(0);
+  ws = await workspaceWithHistory(root, 'workspace', '2024-03-20', '2024-03-28');
   for (const day of DAYS) {
     const run = await chatcast(['run', '--date', day, '--workspace', ws]);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
@@ -96,8 +85,69 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
         'forecast->report',
         'evaluate->report',
         'render->report',
+        'evaluate->track',
+        'forecast->track',
+        'render->track',
       ].sort(),
     );
+  });
+
+  it('tracks every day locally: `dvc metrics show` and `dvc plots show` give the history, the ledger is versioned', async () => {
+    const rows = (await readFile(join(ws, 'track', 'history.tsv'), 'utf8')).trim().split('\n').map((l) => l.split('\t'));
+    expect(rows.map((r) => [r[0], r[2]])).toEqual([['day', 'status'], ['2024-03-29', 'skipped'], ['2024-03-30', 'scored'], ['2024-03-31', 'scored']]);
+    expect(rows.slice(1).map((r) => Number(r[1]))).toEqual([9, 10, 11]); // days since the chat's first day, 2024-03-20
+    const ledger = await json(join(ws, 'track', 'ledger.json'));
+    expect(Object.keys(ledger.trackers)).toEqual(['local']);
+    expect(Object.keys(ledger.trackers.local.days)).toEqual(DAYS);
+    expect(await git(ws, 'ls-files', 'track')).toBe('track/.gitignore\ntrack/history.tsv\ntrack/metrics.json');
+    const metrics = JSON.parse(await dvc(ws, 'metrics', 'show', '--json'));
+    expect(metrics[''].data['track/metrics.json'].data).toMatchObject({ day: '2024-03-31', status: 'scored', step: 11 });
+    const plots = JSON.parse(await dvc(ws, 'plots', 'show', '--json')).data;
+    const fields = {
+      'Scores by day': ['smape', 'mae', 'rmse', 'mase', 'pinball', 'coverage80'],
+      'Messages per day, actual and forecast': ['actual_total', 'forecast_total'],
+      'Against the naive forecast (same hour yesterday)': ['smape', 'naive_smape', 'mae', 'naive_mae', 'rmse', 'naive_rmse'],
+    };
+    for (const [id, ys] of Object.entries(fields)) {
+      const content = plots[id][0].content;
+      const values = content.data.values as Record<string, string>[];
+      expect(new Set(values.map((v) => v.day)), id).toEqual(new Set(DAYS));
+      expect(new Set(values.map((v) => v.field)), id).toEqual(new Set(ys));
+      expect(values.filter((v) => v.day === '2024-03-31' && v.field === ys[0]).map((v) => v.step)).toEqual(['11']);
+      expect(JSON.stringify(content)).toContain('"field":"step"');
+    }
+  });
+
+  it('the tracked history page renders in headless Chromium with the network off', async () => {
+    const { default: puppeteer } = await import('puppeteer');
+    const browser = await puppeteer.launch({ executablePath: browserPath(), headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage();
+      await page.setOfflineMode(true);
+      const requested: string[] = [];
+      await page.setRequestInterception(true);
+      page.on('request', (request) => {
+        requested.push(request.url());
+        if (request.url().startsWith('file://')) void request.continue();
+        else void request.abort();
+      });
+      const file = `file://${join(ws, 'track', 'index.html')}`;
+      await page.goto(file, { waitUntil: 'load' });
+      expect(requested).toEqual([file]);
+      const drawn = await page.evaluate(() => ({
+        charts: [...document.querySelectorAll('svg')].map((s) => ({ box: s.getBoundingClientRect().width, lines: s.querySelectorAll('path').length, points: s.querySelectorAll('circle').length })),
+        rows: document.querySelectorAll('tbody tr').length,
+        title: document.querySelector('h1')?.textContent,
+      }));
+      expect(drawn.title).toBe('Учебный чат');
+      expect(drawn.rows).toBe(3);
+      expect(drawn.charts).toHaveLength(6);
+      expect(drawn.charts.every((c) => c.box > 500 && c.lines >= 1)).toBe(true);
+      expect(drawn.charts[0].points).toBe(3 + 2); // actual on 3 days, forecast on the 2 that had one
+      await page.screenshot({ path: join(root, 'track-page.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('is idempotent: the same day again gives byte-identical artifacts and no new version', async () => {

@@ -14,7 +14,9 @@ describe('params.yaml', () => {
 
   it('fills what a section leaves out and keeps what it sets', () => {
     const params = validateParams({ chat: { timezone: 'Asia/Tokyo' }, train: { select_days: 28 } });
-    expect(params.chat).toEqual({ title: 'Учебный чат', timezone: 'Asia/Tokyo' });
+    expect(params.chat).toEqual({ id: '', title: 'Учебный чат', timezone: 'Asia/Tokyo' });
+    expect(params.track).toEqual({ trackers: ['local'], experiment: 'chatcast' });
+    expect(validateParams({ track: { trackers: ['mlflow', 'clearml', 'mlflow'] } }).track.trackers).toEqual(['mlflow', 'clearml']);
     expect(params.train).toEqual({ model: 'auto', select_days: 28, pool: 3 });
     expect(validateParams({ train: { model: 'knn_direct', k: 3 } }).train).toEqual({ model: 'knn_direct', k: 3, window: 168, transform: 'log1p', level: false });
     expect(validateParams({ train: { model: 'knn_recursive' } }).train).toEqual({ model: 'knn_recursive', k: 1, window: 168 });
@@ -36,6 +38,10 @@ describe('params.yaml', () => {
     [{ ingest: { store_text: 'yes' } }, 'Invalid params.yaml ingest.store_text "yes": expected true or false'],
     [{ render: { language: 'de' } }, 'Invalid params.yaml render.language "de": expected one of ru, en'],
     [{ chat: 'Berlin' }, 'Invalid params.yaml chat: expected a mapping'],
+    [{ chat: { id: 'My Chat' } }, 'Invalid params.yaml chat.id "My Chat": expected lower-case letters, digits, _ and - (up to 64), or "" for the workspace folder\'s name'],
+    [{ track: { trackers: ['mlfow'] } }, 'Invalid params.yaml track.trackers "mlfow": expected a list of local, mlflow, clearml'],
+    [{ track: { trackers: 'mlflow,local' } }, 'Invalid params.yaml track.trackers "mlflow,local": expected a list of local, mlflow, clearml'],
+    [{ track: { experiment: '/x' } }, 'Invalid params.yaml track.experiment "/x": expected a name of up to 200 printable characters, not starting or ending with /'],
   ])('refuses %j', (raw, message) => {
     expect(() => validateParams(raw)).toThrow(message);
   });

@@ -21,6 +21,8 @@ describe('one verb per step', () => {
   it('declares the shared artifacts where the steps read and write them', () => {
     expect(pipeline.stages.evaluate.metrics).toEqual([{ [PATHS.metrics]: { cache: false } }]);
     expect(pipeline.stages.train.deps).toEqual([PATHS.series]);
-    expect(pipeline.plots.map((p: object) => Object.keys(p)[0])).toEqual(['Forecast error by day', 'Messages per hour']);
+    expect(pipeline.stages.track.metrics).toEqual([{ [PATHS.trackMetrics]: { cache: false } }]);
+    const plotted = pipeline.plots.flatMap((p: Record<string, { y: Record<string, string[]> }>) => Object.values(p).flatMap((spec) => Object.keys(spec.y)));
+    expect(new Set(plotted)).toEqual(new Set([PATHS.trackHistory, PATHS.history, PATHS.series]));
   });
 });

@@ -1,13 +1,15 @@
 """docker/compose.yaml, run for real with `docker compose`: Postgres, airflow-init, api-server,
-scheduler, dag-processor and triggerer come up healthy; the dag-processor parses the chatcast DAGs from
+scheduler, dag-processor, triggerer and MLflow come up healthy; the dag-processor parses the chatcast DAGs from
 the mounted dags folder; a run triggered through the REST API (what the UI's Trigger button calls)
-runs the chatcast image through the mounted Docker socket and versions the day; the task logs the
-scheduler wrote are readable through the API server (the UI's log view); the report DAG follows; a bad
-day fails at once with the chatcast message in the task log.
+runs the chatcast image through the mounted Docker socket, versions the day and tracks it in the
+compose file's MLflow (secrets from an Airflow Connection); the task logs the
+scheduler wrote are readable through the API server (the UI's log view); the report DAG follows and
+its caption links the day's MLflow run, which opens; a bad day fails at once with the chatcast
+message in the task log.
 
 No image registry is reachable here, so the two registry images are stand-ins built from
-test/docker/standins (see its README) and passed in through AIRFLOW_IMAGE_NAME and POSTGRES_IMAGE;
-set both variables to test other images (e.g. the official ones where a registry answers)."""
+test/docker/standins (see its README) and passed in through AIRFLOW_IMAGE_NAME, POSTGRES_IMAGE and
+MLFLOW_IMAGE; set all three to test other images (e.g. the official ones where a registry answers)."""
 
 from __future__ import annotations
 
@@ -35,13 +37,15 @@ DAY = "2024-03-29"
 STANDINS = ROOT / "test" / "docker" / "standins"
 AIRFLOW_STANDIN = "chatcast-standin/airflow:3.3.2-python3.11"
 POSTGRES_STANDIN = "chatcast-standin/postgres:15"
-SERVICES = ["postgres", "api-server", "scheduler", "dag-processor", "triggerer"]
+MLFLOW_STANDIN = "chatcast-standin/mlflow:3.17.2"
+SERVICES = ["postgres", "api-server", "scheduler", "dag-processor", "triggerer", "mlflow"]
+REGISTRY_IMAGES = ("AIRFLOW_IMAGE_NAME", "POSTGRES_IMAGE", "MLFLOW_IMAGE")
 
 
 def registry_images(root: Path) -> dict[str, str]:
-    """AIRFLOW_IMAGE_NAME and POSTGRES_IMAGE from the environment, else the stand-ins, built now."""
-    if os.environ.get("AIRFLOW_IMAGE_NAME") and os.environ.get("POSTGRES_IMAGE"):
-        return {"AIRFLOW_IMAGE_NAME": os.environ["AIRFLOW_IMAGE_NAME"], "POSTGRES_IMAGE": os.environ["POSTGRES_IMAGE"]}
+    """AIRFLOW_IMAGE_NAME, POSTGRES_IMAGE and MLFLOW_IMAGE from the environment, else the stand-ins, built now."""
+    if all(os.environ.get(name) for name in REGISTRY_IMAGES):
+        return {name: os.environ[name] for name in REGISTRY_IMAGES}
     ensure_base_image()
     context = root / "airflow-standin"
     shutil.copytree(STANDINS / "airflow", context)
@@ -49,8 +53,9 @@ def registry_images(root: Path) -> dict[str, str]:
     started = time.monotonic()
     sh("docker", "build", "--tag", AIRFLOW_STANDIN, str(context))
     sh("docker", "build", "--tag", POSTGRES_STANDIN, str(STANDINS / "postgres"))
+    sh("docker", "build", "--tag", MLFLOW_STANDIN, str(STANDINS / "mlflow"))
     print(f"stand-in images: {time.monotonic() - started:.1f} s")
-    return {"AIRFLOW_IMAGE_NAME": AIRFLOW_STANDIN, "POSTGRES_IMAGE": POSTGRES_STANDIN}
+    return {"AIRFLOW_IMAGE_NAME": AIRFLOW_STANDIN, "POSTGRES_IMAGE": POSTGRES_STANDIN, "MLFLOW_IMAGE": MLFLOW_STANDIN}
 
 
 class Stack:
@@ -63,6 +68,7 @@ class Stack:
         self.env_file = root / "compose.env"
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         self.url = f"http://127.0.0.1:{env['AIRFLOW_PORT']}"
+        self.mlflow = f"http://127.0.0.1:{env['MLFLOW_PORT']}"
         self.http: httpx.Client | None = None
 
     def compose(self, *args: str, check: bool = True, timeout: float = 900):
@@ -126,27 +132,36 @@ def stack(image, tmp_path_factory):
     root = tmp_path_factory.mktemp("compose")
     images = registry_images(root)
     ws, remote = make_workspace(root, image)
-    # A start_date in the future: the scheduler makes no runs of its own, only the ones triggered here.
-    (root / "chats.yaml").write_text(
-        "chats:\n"
-        f"  - id: {CHAT}\n    timezone: Europe/Berlin\n    workspace: {ws}\n    remote: {remote}\n"
-        f"    image: {image}\n    start_date: \"2099-01-01\"\n    report_chat: \"@{CHAT}\"\n"
-    )
     stack = Stack(root, ws, {
         **images,
         "AIRFLOW_PORT": str(free_port()),
+        "MLFLOW_PORT": str(free_port()),
         "AIRFLOW_UID": "50000",
         "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
         "CHATCAST_CHATS_DIR": str(root),
         "AIRFLOW_JWT_SECRET": secrets.token_hex(32),
         "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     })
+    # A start_date in the future: the scheduler makes no runs of its own, only the ones triggered here.
+    # Tracked in the compose file's MLflow, reached on the project's network; its Connection is added below.
+    (root / "chats.yaml").write_text(
+        "chats:\n"
+        f"  - id: {CHAT}\n    timezone: Europe/Berlin\n    workspace: {ws}\n    remote: {remote}\n"
+        f"    image: {image}\n    start_date: \"2099-01-01\"\n    report_chat: \"@{CHAT}\"\n"
+        f"    trackers: [local, mlflow]\n    network: {stack.project}_default\n"
+        "    connections: {mlflow: chatcast_mlflow}\n"
+    )
     started = time.monotonic()
     up = stack.compose("up", "--detach", "--wait", "--wait-timeout", "300", check=False)
     print(f"docker compose up --wait: {time.monotonic() - started:.1f} s")
     try:
         assert up.returncode == 0, up.stderr[-3000:] + stack.compose("logs", "--tail", "60", check=False).stdout[-8000:]
         stack.login()
+        # As README says: the tracker's address for the containers, and the one readers open.
+        stack.compose(
+            "exec", "-T", "api-server", "airflow", "connections", "add", "chatcast_mlflow",
+            "--conn-type", "http", "--conn-host", "http://mlflow:5000", "--conn-extra", json.dumps({"ui_url": stack.mlflow}),
+        )
         yield stack
     finally:
         if os.environ.get("CHATCAST_KEEP_COMPOSE") != "1":
@@ -190,6 +205,12 @@ def test_a_run_triggered_through_the_api_runs_every_step_in_the_chatcast_image_a
     for chart in ("actual.png", "forecast.png"):
         assert png_size(stack.ws / "render" / DAY / chart) == (1200, 600)
     assert json.loads((stack.ws / "forecast" / "2024-03-30.json").read_text())["made_on"] == DAY
+    ledger = json.loads((stack.ws / "track" / "ledger.json").read_text())
+    run = ledger["trackers"]["mlflow"]["days"][DAY]
+    found = httpx.get(f"{stack.mlflow}/api/2.0/mlflow/runs/get", params={"run_id": run["id"]}, timeout=30).json()["run"]
+    tags = {t["key"]: t["value"] for t in found["data"]["tags"]}
+    assert tags["chatcast.day"] == DAY and tags["chatcast.chat"] == CHAT
+    assert {m["key"] for m in found["data"]["metrics"]} >= {"actual_total", "next_total"}
 
 
 def test_the_task_logs_the_scheduler_wrote_are_readable_through_the_api_server(stack, daily):
@@ -205,6 +226,13 @@ def test_the_report_dag_reports_the_day_the_daily_dag_pushed(stack, daily):
     caption = (stack.ws / "report" / "outbox" / DAY / "caption.txt").read_text()
     assert caption.startswith(f"📊 Учебный чат — {DAY} (Europe/Berlin)")
     assert f"report for {DAY}" in stack.log(REPORT, run_id, "report")
+    assert stack.tasks(REPORT, run_id)["track"] == ("success", 1)
+    # The morning link: the day's run page in the compose file's MLflow, and it opens.
+    run = json.loads((stack.ws / "track" / "ledger.json").read_text())["trackers"]["mlflow"]["days"][DAY]
+    link = f"{stack.mlflow}/#/experiments/{run['experiment']}/runs/{run['id']}"
+    assert f"Метрики: {link}" in caption
+    page = httpx.get(link.split("#")[0], timeout=30)
+    assert page.status_code == 200 and "<html" in page.text.lower()
 
 
 def test_a_bad_day_fails_at_once_with_the_chatcast_error_in_the_task_log(stack, daily):

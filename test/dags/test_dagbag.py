@@ -25,7 +25,9 @@ def chats_file(tmp_path, monkeypatch):
                 workspace: /srv/chatcast/berlin
                 remote: /srv/chatcast/berlin-remote
                 report_chat: "@berlin_stats"
-                connections: {mtproto: tg_berlin, bot: bot_berlin}
+                trackers: [mlflow, clearml]
+                network: chatcast_default
+                connections: {mtproto: tg_berlin, bot: bot_berlin, mlflow: mlflow_berlin, clearml: clearml_berlin}
               - id: tokyo
                 timezone: Asia/Tokyo
                 workspace: /srv/chatcast/tokyo
@@ -63,12 +65,15 @@ def test_each_configured_chat_gets_a_daily_and_a_report_dag(chats_file):
 
 def test_daily_dag_chains_the_steps_in_pipeline_order(chats_file):
     dag = load_bag().dags["chatcast_daily_berlin"]
-    order = ["pull", "ingest", "aggregate", "evaluate", "train", "forecast", "render", "push"]
+    order = ["pull", "ingest", "aggregate", "evaluate", "train", "forecast", "render", "push", "track"]
     assert [t.task_id for t in dag.topological_sort()] == order
     for upstream, downstream in zip(order, order[1:]):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
     report = load_bag().dags["chatcast_report_berlin"]
-    assert [t.task_id for t in report.topological_sort()] == ["wait_for_daily", "pull", "report", "push"]
+    assert [t.task_id for t in report.topological_sort()] == ["wait_for_daily", "pull", "report", "push", "track"]
+    # Nothing waits on a tracker: track is the last task of both DAGs, after the push the report waits for.
+    assert dag.get_task("track").downstream_task_ids == set() and report.get_task("track").downstream_task_ids == set()
+    assert [o.name for o in dag.get_task("push").outlets] == ["chatcast_berlin_daily"]
 
 
 def test_schedules_are_data_interval_cron_in_the_chat_time_zone(chats_file):
@@ -143,6 +148,7 @@ def test_tasks_run_the_image_with_the_workspace_mounted_and_are_retried(chats_fi
             targets = {m["Target"]: m["Source"] for m in task.mounts}
             assert targets == {"/workspace": "/srv/chatcast/berlin", "/remote": "/srv/chatcast/berlin-remote"}
             assert task.environment["CHATCAST_TIMEZONE"] == "Europe/Berlin"
+            assert task.environment["CHATCAST_CHAT_ID"] == "berlin"
 
 
 def test_no_secret_is_read_at_parse_time_and_connections_fill_them_at_run_time(chats_file, monkeypatch):
@@ -170,6 +176,33 @@ def test_no_secret_is_read_at_parse_time_and_connections_fill_them_at_run_time(c
         "TELEGRAM_API_ROOT": "http://127.0.0.1:8081",
     }
     assert chatcast_common._secrets(chat, "train") == {}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MLFLOW_BERLIN",
+        '{"conn_type": "http", "host": "mlflow", "port": 5000, "login": "bob", "password": "mlflow-pw", "extra": {"ui_url": "https://mlflow.example"}}',
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CLEARML_BERLIN",
+        '{"conn_type": "generic", "host": "http://clearml:8008", "login": "ACCESS", "password": "clearml-secret",'
+        ' "extra": {"web_host": "http://clearml:8080", "files_host": "http://clearml:8081"}}',
+    )
+    assert chatcast_common._secrets(chat, "track") == {
+        "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+        "MLFLOW_TRACKING_USERNAME": "bob",
+        "MLFLOW_TRACKING_PASSWORD": "mlflow-pw",
+        "CHATCAST_MLFLOW_UI_URL": "https://mlflow.example",
+        "CLEARML_API_HOST": "http://clearml:8008",
+        "CLEARML_WEB_HOST": "http://clearml:8080",
+        "CLEARML_FILES_HOST": "http://clearml:8081",
+        "CLEARML_API_ACCESS_KEY": "ACCESS",
+        "CLEARML_API_SECRET_KEY": "clearml-secret",
+    }
+    assert chatcast_common._secrets(chat, "report") == {
+        "TELEGRAM_BOT_TOKEN": "42:bot-token",
+        "TELEGRAM_API_ROOT": "http://127.0.0.1:8081",
+    }
+    track = bag.dags["chatcast_daily_berlin"].get_task("track")
+    assert track._private_environment == {}
+    assert track.environment["CHATCAST_TRACKERS"] == "mlflow,clearml" and track.network_mode == "chatcast_default"
     for path in DAGS.glob("*.py"):
         text = path.read_text()
         assert "Variable.get" not in text and "token:" not in text.lower()
@@ -183,6 +216,7 @@ def test_no_secret_is_read_at_parse_time_and_connections_fill_them_at_run_time(c
         ("{id: x, timezone: UTC}", 'chats[0]: missing "workspace"'),
         ("{id: x, timezone: UTC, workspace: /w, daily_at: 'at midnight'}", 'chats[0].daily_at "at midnight": expected a 5-field cron'),
         ("{id: x, timezone: UTC, workspace: /w, tz: UTC}", "chats[0]: unknown keys ['tz']"),
+        ("{id: x, timezone: UTC, workspace: /w, trackers: [wandb]}", "chats[0].trackers \"['wandb']\": expected a list of local, mlflow, clearml"),
     ],
 )
 def test_a_bad_chats_file_is_an_import_error_that_names_the_entry_and_the_rule(tmp_path, monkeypatch, entry, message):

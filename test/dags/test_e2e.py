@@ -54,11 +54,17 @@ def dags_test(env: dict, dag_id: str, logical_date: str, *extra: str, timeout: f
 
 
 def artifacts(ws: Path) -> dict[str, str]:
-    """sha256 of every pipeline artifact (git and DVC bookkeeping, the report outbox and the lease aside)."""
+    """sha256 of every pipeline artifact (git and DVC bookkeeping, the report outbox, the lease and the
+    track ledger, which records when each day was sent, aside)."""
     out = {}
     for path in sorted(ws.rglob("*")):
         rel = path.relative_to(ws)
-        if path.is_file() and rel.parts[0] not in (".git", ".dvc", "report", ".chatcast") and rel.name not in ("dvc.lock", ".gitignore"):
+        if (
+            path.is_file()
+            and rel.parts[0] not in (".git", ".dvc", "report", ".chatcast")
+            and rel.name not in ("dvc.lock", ".gitignore")
+            and str(rel) != "track/ledger.json"
+        ):
             out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
@@ -102,6 +108,10 @@ def test_each_day_is_processed_versioned_and_tagged(live):
     assert len(spring["hours"]) == 23
     history = (ws / "evaluate" / "history.tsv").read_text().splitlines()
     assert [line.split("\t")[:2] for line in history[1:]] == [[DAYS[0], "skipped"], [DAYS[1], "scored"], [DAYS[2], "scored"]]
+    # `track` ran after each push (the local tracker by default) and versioned its own ledger.
+    tracked = (ws / "track" / "history.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in tracked[1:]] == DAYS
+    assert sorted(json.loads((ws / "track" / "ledger.json").read_text())["trackers"]["local"]["days"]) == DAYS
     assert git(ws, "status", "--porcelain") == ""
 
 
