@@ -4,7 +4,7 @@ export const STEPS = ['ingest', 'aggregate', 'evaluate', 'train', 'forecast', 'r
 export type Step = (typeof STEPS)[number];
 
 // Every command of the CLI: the steps, the DVC bookends, and the helpers around them.
-export const COMMANDS = ['init', 'login', 'pull', ...STEPS, 'push', 'run', 'demo', 'backtest'] as const;
+export const COMMANDS = ['init', 'login', 'pull', ...STEPS.filter((s) => s !== 'track'), 'push', 'track', 'run', 'demo', 'backtest'] as const;
 
 // Artifacts shared between steps; paths are relative to the workspace.
 export const PATHS = {

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { dvcBinary } from '../../tasks/io/dvc.js';
 import { chatcast, tempDir } from '../helpers.js';
 
 describe('chatcast demo', () => {
@@ -21,5 +23,11 @@ describe('chatcast demo', () => {
     // The demo tracks with `local` only: its history page, and a ledger with no other tracker.
     expect(await readFile(summary.tracked, 'utf8')).toContain('<svg');
     expect(Object.keys(JSON.parse(await readFile(join(ws, 'track', 'ledger.json'), 'utf8')).trackers)).toEqual(['local']);
+    // `dvc plots show` in the demo workspace draws the tracked history: one point per daily run.
+    const plots = JSON.parse((await execa(dvcBinary(), ['plots', 'show', '--json'], { cwd: ws })).stdout).data;
+    for (const id of ['Scores by day', 'Messages per day, actual and forecast', 'Against the naive forecast (same hour yesterday)']) {
+      const days = new Set((plots[id][0].content.data.values as { day: string }[]).map((v) => v.day));
+      expect(days.size, id).toBe(2);
+    }
   });
 });

@@ -27,7 +27,7 @@ async function failsCleanly(args: string[], exitCode: number, message: string | 
 
 describe('bad input: a clear message, a non-zero exit, nothing written', () => {
   it('unknown step', async () => {
-    await failsCleanly(['frobnicate', '--date', '2024-03-01'], 2, 'chatcast frobnicate: Unknown step "frobnicate": expected one of init, login, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, run, demo');
+    await failsCleanly(['frobnicate', '--date', '2024-03-01'], 2, 'chatcast frobnicate: Unknown step "frobnicate": expected one of init, login, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, track, run, demo, backtest');
   });
 
   it('bad date', async () => {

@@ -14,7 +14,7 @@ describe('chatcast init', () => {
     expect(await readFile(join(ws, 'dvc.yaml'), 'utf8')).toBe(await readFile(join(ROOT, 'dvc.yaml'), 'utf8'));
     const paramsText = await readFile(join(ws, 'params.yaml'), 'utf8');
     expect(paramsText).toContain('# IANA zone'); // the template's comments survive
-    expect(YAML.parse(paramsText).chat).toEqual({ title: 'Тестовый чат', timezone: 'Asia/Tokyo' });
+    expect(YAML.parse(paramsText).chat).toEqual({ id: '', title: 'Тестовый чат', timezone: 'Asia/Tokyo' });
     expect(await readFile(join(ws, '.dvc', 'config'), 'utf8')).toContain(`url = ${join(root, 'chat-dvc-remote')}`);
     expect((await execa('git', ['log', '--format=%s'], { cwd: ws })).stdout).toBe('chatcast workspace');
     expect((await execa('git', ['status', '--porcelain'], { cwd: ws })).stdout).toBe('');
