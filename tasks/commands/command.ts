@@ -3,6 +3,7 @@ import { assertDayEnded, parseDay } from '../core/dates.js';
 import { ChatcastError } from '../core/errors.js';
 import { openWorkspace, resolveWorkspaceDir, type Workspace } from '../io/workspace.js';
 import { checkLease } from '../io/lease.js';
+import { removeTempFiles } from '../io/files.js';
 
 // What every command gets besides its arguments: the logger and the clock (tests move the clock).
 export interface Context {
@@ -66,5 +67,8 @@ export async function openStep(args: StepArgs, ctx: Context): Promise<{ ws: Work
   }
   assertDayEnded(day, ws.params.chat.timezone, ctx.now());
   await checkLease(ws.dir, day, ctx.now());
+  // A step starts by removing what an interrupted write left (runs of a workspace never overlap: the lease).
+  const removed = await removeTempFiles(ws.dir);
+  if (removed.length > 0) ctx.log.warn({ removed: removed.length, first: removed[0] }, `removed ${removed.length} half-written file(s) an interrupted run left, e.g. ${removed[0]}`);
   return { ws, day };
 }

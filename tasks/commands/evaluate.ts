@@ -1,4 +1,4 @@
-import { addDays } from '../core/dates.js';
+import { addDays, dayHours } from '../core/dates.js';
 import { evaluateDay, formatHistory, parseHistory, upsertHistory } from '../core/evaluation.js';
 import { PATHS } from '../core/pipeline.js';
 import { dayRows, parseSeries, type SeriesRow } from '../core/series.js';
@@ -17,7 +17,7 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
     seriesFile,
   );
   const actual = dayRows(series, day);
-  if (actual.length === 0) {
+  if (actual.length === 0 && dayHours(day, ws.params.chat.timezone).length > 0) {
     throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);
   }
   const before = (series.objects() as SeriesRow[]).filter((r) => r.day < day).map((r) => r.messages);

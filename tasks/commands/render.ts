@@ -1,4 +1,4 @@
-import { addDays } from '../core/dates.js';
+import { addDays, dayHours } from '../core/dates.js';
 import { actualFigure, forecastFigure } from '../core/charts.js';
 import { ChatcastError } from '../core/errors.js';
 import { PATHS } from '../core/pipeline.js';
@@ -21,7 +21,7 @@ export async function render(ws: Workspace, day: string, ctx: Context) {
   const seriesFile = ws.path(PATHS.series);
   const series = parseSeries(await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`), seriesFile);
   const actual = dayRows(series, day);
-  if (actual.length === 0) {
+  if (actual.length === 0 && dayHours(day, zone).length > 0) {
     throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);
   }
   const next = await readForecast(ws, addDays(day, 1));

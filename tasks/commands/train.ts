@@ -17,7 +17,7 @@ export async function train(ws: Workspace, day: string, ctx: Context) {
     await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`),
     seriesFile,
   );
-  const { values, starts } = valuesThrough(series, day);
+  const { values, starts } = valuesThrough(series, day, ws.params.chat.timezone);
   const card = describeModel(values, starts, ws.params.train, day, ws.params.chat.timezone);
   await writeModel(ws, card, values);
   const scores = card.choice?.scores ?? {};

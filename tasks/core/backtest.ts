@@ -55,7 +55,9 @@ export function parseHourlySeries(content: string, file: string): HourlySeries {
       throw new ChatcastError('INPUT', `Invalid ${file} line ${i + 2}: hour "${when}": expected the start of an hour, such as ${original ? '2023-01-01 13:00:00+00:00' : '2023-01-01T13:00:00Z'}`);
     }
     if (!/^\d+$/.test(count ?? '')) throw new ChatcastError('INPUT', `Invalid ${file} line ${i + 2}: count "${count}": expected a whole number`);
-    if (i > 0 && ms - previous !== HOUR_MS) {
+    // Consecutive slots are an hour apart, or half an hour where a zone moved its clock by 30 minutes.
+    const step = ms - previous;
+    if (i > 0 && (step <= 0 || step > HOUR_MS || step % (30 * 60_000) !== 0)) {
       throw new ChatcastError('INPUT', `Invalid ${file} line ${i + 2}: hour "${when}" does not follow ${starts[i - 1]}: expected consecutive hours`);
     }
     previous = ms;

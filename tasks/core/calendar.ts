@@ -1,3 +1,7 @@
+import { formatOffset, offsetAt } from './dates.js';
+
+// Re-exported: the calendar of a series speaks in the same offsets as the days it cuts.
+export { formatOffset, offsetAt };
 // An hour as the chat's clock shows it; the offset tells the two 02:00s of an autumn night apart.
 export interface ClockHour {
   local: string; // HH:mm
@@ -44,26 +48,6 @@ export function offsetsAt(ms: number[], zone: string): Int32Array {
     if (i < ms.length) current = probe(i);
   }
   return out;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-// The zone's UTC offset in minutes at an instant.
-export function offsetAt(ms: number, zone: string): number {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone: zone, timeZoneName: 'longOffset' });
-    formatters.set(zone, f);
-  }
-  const name = f.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-  const m = /GMT([+-])(\d{2}):?(\d{2})?(?::(\d{2}))?/.exec(name);
-  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : 0;
-}
-
-// ±HH:mm, as the series file writes offsets.
-export function formatOffset(minutes: number): string {
-  const a = Math.abs(minutes);
-  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
 }
 
 const maps = new Map<string, Int16Array>();

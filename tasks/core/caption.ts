@@ -32,7 +32,9 @@ export function caption(options: {
               : `Error: MAE ${f2(e.mae!)}, sMAPE ${f2(e.smape!)}, RMSE ${f2(e.rmse!)}.`,
           ]
         : []),
-      lo === hi
+      Array.isArray(today.hours) && today.hours.length === 0
+        ? `Today (${today.day}) does not exist in ${zone}: the clocks skip it.`
+        : lo === hi
         ? `Today (${today.day}): ${lo} messages expected, busiest around ${today.peak.local}.`
         : `Today (${today.day}): ${lo}–${hi} messages expected (${expected} on average), busiest around ${today.peak.local}.`,
       ...(options.trackerUrl ? [`Metrics: ${options.trackerUrl}`] : []),
@@ -50,7 +52,9 @@ export function caption(options: {
             : `Ошибка: MAE ${f2(e.mae!)}, sMAPE ${f2(e.smape!)}, RMSE ${f2(e.rmse!)}.`,
         ]
       : []),
-    lo === hi
+    Array.isArray(today.hours) && today.hours.length === 0
+      ? `Сегодня (${today.day}) в ${zone} не наступит: часы перевели через этот день.`
+      : lo === hi
       ? `Сегодня (${today.day}): ожидается ${messages(lo)}, пик около ${today.peak.local}.`
       : `Сегодня (${today.day}): ожидается ${lo}–${messages(hi)} (в среднем ${expected}), пик около ${today.peak.local}.`,
     ...(options.trackerUrl ? [`Метрики: ${options.trackerUrl}`] : []),

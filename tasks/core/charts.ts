@@ -19,6 +19,7 @@ const TEXT = {
     forecastMade: 'Ожидалось накануне (среднее)',
     expectedLine: 'Ожидается (среднее)',
     band: '80% интервал',
+    skipped: (zone: string) => `Этой даты в ${zone} не было: часы перевели через неё`,
     totals: (actual: number, forecast: number | null, range: [number, number] | null) =>
       `Всего: ${actual}` + (forecast === null ? ' · прогноза на этот день не было' : ` · ожидалось ≈ ${Math.round(forecast)}${range ? ` (80%: ${Math.round(range[0])}–${Math.round(range[1])})` : ''}`),
     expected: (total: number, range: [number, number] | null, peak: string) =>
@@ -33,6 +34,7 @@ const TEXT = {
     forecastMade: 'Expected the day before (mean)',
     expectedLine: 'Expected (mean)',
     band: '80% band',
+    skipped: (zone: string) => `This date did not happen in ${zone}: the clocks skipped it`,
     totals: (actual: number, forecast: number | null, range: [number, number] | null) =>
       `Total: ${actual}` + (forecast === null ? ' · no forecast was made for this day' : ` · expected ≈ ${Math.round(forecast)}${range ? ` (80%: ${Math.round(range[0])}–${Math.round(range[1])})` : ''}`),
     expected: (total: number, range: [number, number] | null, peak: string) =>
@@ -96,7 +98,7 @@ export function actualFigure(options: {
     data,
     layout: layout(
       t.actualTitle(options.title, options.day, options.zone),
-      t.totals(total, options.forecast?.total ?? null, options.forecast?.total_range ?? null),
+      options.actual.length === 0 ? t.skipped(options.zone) : t.totals(total, options.forecast?.total ?? null, options.forecast?.total_range ?? null),
       options.zone,
       options.language,
       top,

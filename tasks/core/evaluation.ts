@@ -64,6 +64,9 @@ export function evaluateDay(
   yesterday: SeriesRow[] = [],
   scale = Number.NaN,
 ): Evaluation {
+  if (actual.length === 0) {
+    return { day, status: 'skipped', reason: `${day} has no hours in the chat's time zone (the clocks skipped that date)`, smape: null, mae: null, rmse: null, mase: null, pinball: null, coverage80: null, naive_smape: null, naive_mae: null, naive_rmse: null, actual_total: 0, forecast_total: forecast?.total ?? null };
+  }
   const actualTotal = actual.reduce((s, r) => s + r.messages, 0);
   const earlier = new Map([...yesterday, ...actual].map((r) => [r.start, r.messages]));
   const naiveValues = sameHourYesterday(actual, yesterday, earlier);

@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { chatDays, type ClockHour } from './calendar.js';
 import { choose, type Choice } from './choice.js';
-import { addDays, dayHours, type HourSlot } from './dates.js';
+import { addDays, dayHours, dayOf, type HourSlot } from './dates.js';
 import { LEVELS, Q10, Q90 } from './distribution.js';
 import { ChatcastError } from './errors.js';
 import { forecastTargets, historyNeeded, type ModelSpec } from './models.js';
 import type { TrainParams } from './params.js';
 
-const HOUR_MS = 3_600_000;
 
 // A forecaster as the card and the forecast record it: an object naming its model (train made it).
 const named = (v: unknown) => typeof v === 'object' && v !== null && typeof (v as { model?: unknown }).model === 'string';
@@ -116,10 +115,15 @@ export function bytesToValues(bytes: Uint8Array): Float32Array {
   return Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
-// The UTC starts of a gap-free series that begins at `first`.
-function hourStarts(first: string, hours: number): string[] {
+// The UTC starts of a gap-free series of `hours` slots that begins at `first`: the chat days' own
+// slots, so a 30-minute slot (a half-hour clock change) or a skipped date is where it really was.
+function hourStarts(first: string, hours: number, zone: string): string[] {
+  const out: string[] = [];
   const t0 = Date.parse(first);
-  return Array.from({ length: hours }, (_, i) => new Date(t0 + i * HOUR_MS).toISOString().replace('.000Z', 'Z'));
+  for (let day = dayOf(t0, zone); out.length < hours; day = addDays(day, 1)) {
+    for (const slot of dayHours(day, zone)) if (Date.parse(slot.start) >= t0 && out.length < hours) out.push(slot.start);
+  }
+  return out;
 }
 
 // The model card `train` writes. With train.model auto it runs the per-chat choice for the day after
@@ -127,7 +131,9 @@ function hourStarts(first: string, hours: number): string[] {
 // names the fallback ("same hour yesterday", or zeros on the very first day) and why.
 export function describeModel(values: Float32Array, starts: string[], params: TrainParams, day: string, timezone: string): ModelCard {
   const days = chatDays(starts, timezone);
-  const next = addDays(day, 1);
+  // The day the model is chosen for: the next one with hours (a skipped date has none to forecast).
+  let next = addDays(day, 1);
+  while (dayHours(next, timezone).length === 0) next = addDays(next, 1);
   const target = { day: next, end: values.length, hours: dayHours(next, timezone) as ClockHour[] };
   let model: { name: string; spec: ModelSpec };
   let choice: Choice | undefined;
@@ -163,7 +169,8 @@ export function predictDay(card: ModelCard, values: Float32Array, slots: HourSlo
   if (sha256(valuesToBytes(values)) !== card.sha256) {
     throw new ChatcastError('STATE', `train/values.bin does not match train/model.json (sha256 differs): rerun "chatcast train --date ${madeOn}"`);
   }
-  const days = chatDays(hourStarts(card.first_hour, card.hours), card.timezone);
+  if (slots.length === 0) return emptyDay(card, madeOn, day);
+  const days = chatDays(hourStarts(card.first_hour, card.hours, card.timezone), card.timezone);
   const [f] = forecastTargets(card.model.spec, values, days, [{ day, end: values.length, hours: slots }]);
   const L = LEVELS.length;
   const hours = slots.map((slot, h) => {
@@ -181,6 +188,17 @@ export function predictDay(card: ModelCard, values: Float32Array, slots: HourSlo
   });
   const peak = hours.reduce((best, h) => (h.mean > best.mean ? h : best), hours[0]);
   return {
+    ...provenance(card, madeOn, day),
+    total: round(hours.reduce((s, h) => s + h.mean, 0)),
+    total_range: [round(Math.max(0, f.total.lo)), round(Math.max(0, f.total.hi))],
+    peak: { local: peak.local, mean: peak.mean },
+    hours,
+  };
+}
+
+// What every forecast document says about where it came from: the day, the model, the data version.
+function provenance(card: ModelCard, madeOn: string, day: string) {
+  return {
     day,
     made_on: madeOn,
     timezone: card.timezone,
@@ -190,11 +208,12 @@ export function predictDay(card: ModelCard, values: Float32Array, slots: HourSlo
     params: card.params,
     data: { through: card.trained_through, hours: card.hours, sha256: card.sha256 },
     levels: LEVELS,
-    total: round(hours.reduce((s, h) => s + h.mean, 0)),
-    total_range: [round(Math.max(0, f.total.lo)), round(Math.max(0, f.total.hi))],
-    peak: { local: peak.local, mean: peak.mean },
-    hours,
   };
+}
+
+// The forecast for a date the zone skipped (Pacific/Apia 2011-12-30): no hours, nothing expected.
+function emptyDay(card: ModelCard, madeOn: string, day: string): ForecastDoc {
+  return { ...provenance(card, madeOn, day), total: 0, total_range: [0, 0], peak: { local: '', mean: 0 }, hours: [] };
 }
 
 // Four decimals: float noise stays out of the files, so reruns give the same bytes.

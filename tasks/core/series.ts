@@ -1,7 +1,7 @@
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { ChatcastError } from './errors.js';
-import { dayBounds, dayHours, utcIso } from './dates.js';
+import { addDays, dayBounds, dayHours, dayStart } from './dates.js';
 import { formatTsv, parseTsv } from './tsv.js';
 import type { Message } from './messages.js';
 
@@ -17,9 +17,13 @@ export interface SeriesRow {
   messages: number; // every message: text, media, stickers, service messages
 }
 
-// The hours of one chat day with their message counts, zero hours included (23, 24 or 25 rows).
+// The hours of one chat day with their message counts, zero hours included (23, 24 or 25 rows; none
+// on a date the zone skipped). A message counts in the slot that holds it (slots are the day's clock hours).
 export function hourlyCounts(messages: Message[], day: string, zone: string): ColumnTable {
   const { startMs, endMs } = dayBounds(day, zone);
+  const slots = dayHours(day, zone);
+  if (slots.length === 0 && messages.length === 0) return emptySeries(); // a date the zone skipped
+  const edges = slots.map((s) => Date.parse(s.start));
   const keys = messages.map((m) => {
     const ms = Date.parse(m.at);
     if (!(ms >= startMs && ms < endMs)) {
@@ -28,9 +32,16 @@ export function hourlyCounts(messages: Message[], day: string, zone: string): Co
         `Message${m.id === null ? '' : ` ${m.id}`} at "${m.at}" is outside ${day} in ${zone}: a partition holds only its own day`,
       );
     }
-    return utcIso(startMs + Math.floor((ms - startMs) / HOUR_MS) * HOUR_MS);
+    let lo = 0;
+    let hi = edges.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (edges[mid] <= ms) lo = mid;
+      else hi = mid - 1;
+    }
+    return slots[lo].start;
   });
-  const grid = aq.from(dayHours(day, zone).map((slot) => ({ ...slot, day })));
+  const grid = aq.from(slots.map((slot) => ({ ...slot, day })));
   const counts = aq.table({ start: keys }).groupby('start').count({ as: 'messages' });
   return grid
     .join_left(counts, 'start')
@@ -68,22 +79,24 @@ export function parseSeries(content: string, file: string): ColumnTable {
   return parseTsv(content, file, COLUMNS, { messages: Number });
 }
 
-// The model needs a gap-free series: every hour from the first day through `day`, in order.
-export function valuesThrough(series: ColumnTable, day: string): { values: Float32Array; starts: string[]; days: string[] } {
+// The model needs a gap-free series: every hour from the first day through `day`, in order. A day
+// the zone skipped (no hours) passes: the series then ends with the day before it.
+export function valuesThrough(series: ColumnTable, day: string, zone: string): { values: Float32Array; starts: string[]; days: string[] } {
   const rows = series
     .params({ day })
     .filter((d: SeriesRow, $: { day: string }) => d.day <= $.day)
     .orderby('start')
     .objects() as SeriesRow[];
-  if (rows.length === 0 || rows[rows.length - 1].day !== day) {
+  const last = rows.at(-1)?.day;
+  const emptyAfterLast = last !== undefined && last < day && dayStart(addDays(last, 1), zone) === dayStart(addDays(day, 1), zone);
+  if (rows.length === 0 || (last !== day && !emptyAfterLast)) {
     throw new ChatcastError(
       'STATE',
       `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`,
     );
   }
   for (let i = 1; i < rows.length; i++) {
-    const gap = Date.parse(rows[i].start) - Date.parse(rows[i - 1].start);
-    if (gap !== HOUR_MS) {
+    if (!follows(rows[i - 1], rows[i], zone)) {
       throw new ChatcastError(
         'STATE',
         `The hourly series has a gap between ${rows[i - 1].start} and ${rows[i].start}: ingest and aggregate the missing days (${rows[i - 1].day} … ${rows[i].day}) first`,
@@ -91,6 +104,16 @@ export function valuesThrough(series: ColumnTable, day: string): { values: Float
     }
   }
   return { values: Float32Array.from(rows, (r) => r.messages), starts: rows.map((r) => r.start), days: rows.map((r) => r.day) };
+}
+
+// True when `next` is the slot right after `previous`: an hour later within a day (less only where the
+// clock moved by half an hour), or the next day's first slot, with only skipped dates in between.
+function follows(previous: SeriesRow, next: SeriesRow, zone: string): boolean {
+  const a = Date.parse(previous.start);
+  const b = Date.parse(next.start);
+  if (!(b > a && b - a <= HOUR_MS)) return false;
+  if (previous.day === next.day) return b - a === HOUR_MS || dayHours(next.day, zone).some((s) => s.start === next.start);
+  return next.day > previous.day && dayStart(addDays(previous.day, 1), zone) === b && dayStart(next.day, zone) === b;
 }
 
 // The rows of one day, in time order.

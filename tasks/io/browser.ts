@@ -41,7 +41,9 @@ export async function renderPngs(figures: Figure[], size: { width: number; heigh
   const profile = await mkdtemp(join(tmpdir(), 'chatcast-chromium-'));
   let browser;
   try {
-    browser = await puppeteer.launch({ executablePath, headless: true, args: FLAGS, userDataDir: profile, timeout: 60_000 });
+    // `pipe`: Chromium talks to us over its stdin/stdout and exits when they close, so it dies with
+    // this process however that ends (a kill -9, a task timeout), never left holding a gigabyte.
+    browser = await puppeteer.launch({ executablePath, headless: true, args: FLAGS, userDataDir: profile, timeout: 60_000, pipe: true });
   } catch (error) {
     await rm(profile, { recursive: true, force: true });
     throw new ChatcastError('EXTERNAL', `Chromium "${executablePath}" did not start: ${(error as Error).message.split('\n')[0]}`, { cause: error });

@@ -30,13 +30,21 @@ async function tool(binary: string, name: string, cwd: string, args: string[], o
         { cause: error },
       );
     }
-    const detail = scrub(String(e.stderr || e.stdout || '').trim().split('\n').slice(-6).join('\n'));
+    const detail = scrub(reason(`${e.stderr ?? ''}\n${e.stdout ?? ''}`));
     throw new ChatcastError(
       'EXTERNAL',
       `${name} ${args.join(' ')} failed in "${cwd}" (exit ${e.exitCode ?? '?'}): ${detail}`,
       { cause: error },
     );
   }
+}
+
+// The tool's own words for why it failed: its `ERROR:`/`fatal:`/`error:` lines (with the line after
+// each, which often names the file), else its last lines; never DVC's support footer.
+export function reason(output: string): string {
+  const lines = output.split('\n').map((l) => l.trimEnd()).filter((l) => l && !/^Having any troubles\?/.test(l));
+  const said = lines.flatMap((l, i) => (/^(ERROR|fatal|error):/.test(l) ? [l, ...(lines[i + 1] && !/^(ERROR|fatal|error):/.test(lines[i + 1]) ? [lines[i + 1]] : [])] : []));
+  return (said.length > 0 ? said : lines.slice(-4)).join(' ').slice(0, 1000) || 'no output';
 }
 
 // Runs DVC in the workspace and returns its stdout.

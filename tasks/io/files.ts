@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 import { ChatcastError } from '../core/errors.js';
@@ -54,4 +54,29 @@ export async function writeFiles(files: { path: string; data: string | Uint8Arra
       cause: error,
     });
   }
+}
+
+// The name writeFiles gives a file while it is being written; a crash can leave one behind.
+export const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+// The same as a git/DVC ignore pattern, so a leftover is never versioned even before it is cleaned.
+export const TEMP_IGNORE = '.*.tmp';
+
+// Deletes the temp files an interrupted write left anywhere in the workspace (not in .git or .dvc):
+// every step starts with this, so no leftover outlives the next run.
+export async function removeTempFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  async function walk(path: string) {
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== '.git' && entry.name !== '.dvc' && entry.name !== 'node_modules') await walk(full);
+      } else if (TEMP_FILE.test(entry.name)) {
+        await rm(full, { force: true });
+        removed.push(full);
+      }
+    }
+  }
+  await walk(dir);
+  return removed;
 }

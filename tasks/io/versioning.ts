@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { dvc, git } from './dvc.js';
-import { exists, readText } from './files.js';
+import { exists, readText, removeTempFiles } from './files.js';
+import { ignoreTempFiles } from './workspace.js';
 import YAML from 'yaml';
 
 type StageOutputs = { outs?: (string | Record<string, unknown>)[]; metrics?: (string | Record<string, unknown>)[] };
@@ -30,7 +31,7 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
     log.info({ step: 'pull' }, 'nothing to pull yet: no day has been pushed from this workspace');
     return { pulled: false };
   }
-  await dvc(dir, ['pull', '--force', '--quiet', ...locked]);
+  await dvc(dir, ['pull', '--force', ...locked]);
   log.info({ step: 'pull', stages: locked }, 'workspace matches the last pushed state');
   return { pulled: true };
 }
@@ -38,6 +39,9 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
 // Records the artifacts in dvc.lock, commits it to git tagged with the day, and pushes the data
 // to the DVC remote. A rerun that changed nothing makes no commit.
 export async function pushState(dir: string, day: string, log: Logger): Promise<{ commit: string; changed: boolean; stages: string[] }> {
+  // No half-written file may be versioned: drop leftovers, and make sure git and DVC ignore them.
+  await removeTempFiles(dir);
+  await ignoreTempFiles(dir);
   // Commit the stages whose outputs all exist (after the demo's history only ingest and aggregate do).
   const pipeline = YAML.parse(await readText(join(dir, 'dvc.yaml'), 'pipeline')) as { stages: Record<string, StageOutputs> };
   const stages: string[] = [];
@@ -45,7 +49,7 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
     const paths = [...(stage.outs ?? []), ...(stage.metrics ?? [])].map((o) => (typeof o === 'string' ? o : Object.keys(o)[0]));
     if ((await Promise.all(paths.map((p) => exists(join(dir, p))))).every(Boolean)) stages.push(name);
   }
-  if (stages.length > 0) await dvc(dir, ['commit', '--force', '--quiet', ...stages]);
+  if (stages.length > 0) await dvc(dir, ['commit', '--force', ...stages]);
   await git(dir, ['add', '--all']);
   const staged = (await git(dir, ['diff', '--cached', '--name-only'])).trim();
   if (staged) await git(dir, ['commit', '--quiet', '-m', `chatcast ${day}`]);
@@ -53,7 +57,7 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
   const tagged = (await git(dir, ['rev-parse', '--verify', '--quiet', `refs/tags/${day}^{commit}`]).catch(() => '')).trim();
   if (staged || !tagged) await git(dir, ['tag', '--force', day]);
   await useEnvironmentRemote(dir);
-  await dvc(dir, ['push', '--quiet']);
+  await dvc(dir, ['push']);
   if (await hasOrigin(dir)) {
     await git(dir, ['push', '--quiet', 'origin', 'HEAD']);
     await git(dir, ['push', '--quiet', '--force', 'origin', `refs/tags/${day}`]);

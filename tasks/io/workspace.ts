@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { ChatcastError } from '../core/errors.js';
 import { validateParams, type Params } from '../core/params.js';
-import { exists, readText, writeFiles } from './files.js';
+import { exists, readText, TEMP_IGNORE, writeFiles } from './files.js';
 import { dvc, git } from './dvc.js';
 import { PACKAGE_ROOT } from './package.js';
 
@@ -60,6 +60,18 @@ export interface InitOptions {
   title?: string;
 }
 
+// Keeps half-written files out of git and DVC (.gitignore, .dvcignore); a workspace made before this
+// rule gets it on its next push.
+export async function ignoreTempFiles(dir: string): Promise<void> {
+  for (const name of ['.gitignore', '.dvcignore']) {
+    const file = join(dir, name);
+    const text = (await exists(file)) ? await readText(file, name) : '';
+    if (!text.split('\n').includes(TEMP_IGNORE)) {
+      await writeFiles([{ path: file, data: `${text}${text && !text.endsWith('\n') ? '\n' : ''}# Half-written files of an interrupted step (never versioned)\n${TEMP_IGNORE}\n` }]);
+    }
+  }
+}
+
 // The DVC remote `init` uses when none is named: a folder beside the workspace.
 export function defaultRemote(dir: string): string {
   return join(dirname(dir), `${basename(dir)}-dvc-remote`);
@@ -108,15 +120,16 @@ async function populate(dir: string, options: InitOptions) {
   await git(dir, ['init', '--quiet', '--initial-branch=main']);
   await git(dir, ['config', 'user.name', 'chatcast']);
   await git(dir, ['config', 'user.email', 'chatcast@localhost']);
-  await dvc(dir, ['init', '--quiet']);
+  await dvc(dir, ['init']);
   await dvc(dir, ['config', 'core.analytics', 'false']);
   await dvc(dir, ['config', 'core.autostage', 'true']);
   await dvc(dir, ['remote', 'add', '--default', 'storage', remote]);
   await writeFiles([
     { path: join(dir, 'params.yaml'), data: params.toString() },
     { path: join(dir, 'dvc.yaml'), data: await readText(join(PACKAGE_ROOT, 'dvc.yaml'), 'pipeline template') },
-    { path: join(dir, '.gitignore'), data: '# The lease of the run in progress (see chatcast pull); DVC adds its outputs below.\n/.chatcast/\n' },
+    { path: join(dir, '.gitignore'), data: `# The lease of the run in progress (see chatcast pull); DVC adds its outputs below.\n/.chatcast/\n# Half-written files of an interrupted step: never versioned, removed by the next step.\n${TEMP_IGNORE}\n` },
   ]);
+  await ignoreTempFiles(dir);
   await git(dir, ['add', '--all']);
   await git(dir, ['commit', '--quiet', '-m', 'chatcast workspace']);
   return { workspace: await openWorkspace(dir), created: true, remote };

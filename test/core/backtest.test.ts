@@ -61,7 +61,7 @@ describe('the batched backtest', () => {
     const { forecasts } = forecastWith(spec, series.values, seriesDays(series, 'UTC'), origins.map((o) => ({ day: o.day, end: o.index, hours: dayHours(o.day, 'UTC') })));
     origins.forEach(({ day }, i) => {
       const before = addDays(day, -1);
-      const { values, starts } = valuesThrough(utc.table, before);
+      const { values, starts } = valuesThrough(utc.table, before, 'UTC');
       const card = describeModel(values, starts, spec as AutoParams, before, 'UTC');
       const doc = predictDay(card, values, dayHours(day, 'UTC'), before, day);
       const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(Math.max(0, v) * 1e4) / 1e4);

@@ -42,7 +42,7 @@ describe('hourly aggregation', () => {
     expect(twice.numRows()).toBe(48);
     expect(formatSeries(twice)).toBe(formatSeries(once));
     expect(formatSeries(parseSeries(formatSeries(once), 'f'))).toBe(formatSeries(once));
-    expect(Array.from(valuesThrough(once, '2024-03-31').values).reduce((a, b) => a + b)).toBe(4);
+    expect(Array.from(valuesThrough(once, '2024-03-31', 'UTC').values).reduce((a, b) => a + b)).toBe(4);
   });
 
   it('refuses a message outside the day and a series with a gap', () => {
@@ -52,7 +52,7 @@ describe('hourly aggregation', () => {
       hourlyCounts([], '2024-03-03', 'UTC'),
       '2024-03-03',
     );
-    expect(() => valuesThrough(gappy, '2024-03-03')).toThrow(
+    expect(() => valuesThrough(gappy, '2024-03-03', 'UTC')).toThrow(
       'The hourly series has a gap between 2024-03-01T23:00:00Z and 2024-03-03T00:00:00Z: ingest and aggregate the missing days (2024-03-01 … 2024-03-03) first',
     );
   });
