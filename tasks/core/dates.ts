@@ -34,7 +34,7 @@ export function parseZone(value: unknown, what = 'chat.timezone'): string {
 
 // Day arithmetic on calendar days, not on 24-hour steps (DST days are 23 or 25 hours long).
 export function addDays(day: string, days: number): string {
-  return DateTime.fromISO(day, { zone: 'UTC' }).plus({ days }).toISODate()!;
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
 // The inclusive list of days from `first` to `last`, for backfills and the demo.

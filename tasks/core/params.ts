@@ -53,6 +53,15 @@ function section(raw: unknown, name: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+// A misspelt key would be silently ignored and its default used instead: refuse it, naming the known ones.
+function known(raw: Record<string, unknown>, prefix: string, keys: string[]): Record<string, unknown> {
+  const unknown = Object.keys(raw).find((key) => !keys.includes(key));
+  if (unknown !== undefined) {
+    throw new ChatcastError('CONFIG', `Invalid params.yaml ${prefix}${unknown}: expected only ${keys.join(', ')}`);
+  }
+  return raw;
+}
+
 function integer(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new ChatcastError(
@@ -124,14 +133,14 @@ function trainParams(train: Record<string, unknown>): TrainParams {
 
 // Checks a parsed params.yaml and fills what it leaves out from the defaults.
 export function validateParams(raw: unknown): Params {
-  const top = section(raw, 'document');
-  const chat = section(top.chat, 'chat');
-  const ingest = section(top.ingest, 'ingest');
-  const simulate = section(ingest.simulate, 'ingest.simulate');
-  const train = section(top.train, 'train');
-  const render = section(top.render, 'render');
-  const track = section(top.track, 'track');
   const d = defaultParams();
+  const top = known(section(raw, 'document'), '', Object.keys(d));
+  const chat = known(section(top.chat, 'chat'), 'chat.', Object.keys(d.chat));
+  const ingest = known(section(top.ingest, 'ingest'), 'ingest.', Object.keys(d.ingest));
+  const simulate = known(section(ingest.simulate, 'ingest.simulate'), 'ingest.simulate.', Object.keys(d.ingest.simulate));
+  const train = section(top.train, 'train');
+  const render = known(section(top.render, 'render'), 'render.', Object.keys(d.render));
+  const track = known(section(top.track, 'track'), 'track.', Object.keys(d.track));
   const storeText = ingest.store_text ?? d.ingest.store_text;
   if (typeof storeText !== 'boolean') {
     throw new ChatcastError('CONFIG', `Invalid params.yaml ingest.store_text "${String(storeText)}": expected true or false`);
