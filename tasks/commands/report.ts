@@ -9,8 +9,8 @@ import { botConfigFromEnv, postAlbum } from '../io/botapi.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
 import { readForecast, readTrackLedger } from '../io/artifacts.js';
-import { trackerLink, TRACKERS } from '../core/tracking.js';
-import { trackerList } from '../core/params.js';
+import { trackerLink, TRACKERS, type TrackerName } from '../core/tracking.js';
+import { chosenTrackers } from '../core/params.js';
 import { chartPaths } from './render.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
@@ -53,7 +53,7 @@ export async function report(ws: Workspace, day: string, ctx: Context, options: 
     language: ws.params.render.language,
     evaluation,
     today,
-    trackerUrl: trackerLink(await readTrackLedger(ws), day, linkOrder(ws.params.track.trackers, env)),
+    trackerUrl: trackerLink(await readTrackLedger(ws), day, linkOrder(chosenTrackers(ws.params, env))),
   });
   const dir = ws.path(PATHS.outbox, day);
   const message = { day, caption: text, photos: ['actual.png', 'forecast.png'] };
@@ -84,9 +84,8 @@ export async function report(ws: Workspace, day: string, ctx: Context, options: 
 }
 
 // Which tracker's page the post links first: the order trackers are chosen in, then any other that has the day.
-function linkOrder(chosen: readonly string[], env: NodeJS.ProcessEnv) {
-  const first = env.CHATCAST_TRACKERS?.trim() ? trackerList(env.CHATCAST_TRACKERS, '$CHATCAST_TRACKERS') : chosen;
-  return [...new Set([...first, ...TRACKERS])].filter((t) => t !== 'local') as typeof TRACKERS[number][];
+function linkOrder(chosen: readonly TrackerName[]): TrackerName[] {
+  return [...new Set([...chosen, ...TRACKERS])].filter((t) => t !== 'local');
 }
 
 // `chatcast report`

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { addDays } from '../core/dates.js';
 import { ChatcastError, isChatcastError } from '../core/errors.js';
 import { parseHistory } from '../core/evaluation.js';
-import { trackerList } from '../core/params.js';
+import { chosenTrackers } from '../core/params.js';
 import { PATHS } from '../core/pipeline.js';
 import { dayRows, parseSeries } from '../core/series.js';
 import { daysToTrack, trackedDay, type HistoryRow, type TrackedDay, type Tracker, type TrackerName } from '../core/tracking.js';
@@ -22,13 +22,6 @@ import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from 
 export function chatIdOf(ws: Workspace, env: NodeJS.ProcessEnv = process.env): string {
   const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64);
   return ws.params.chat.id || slug(env.CHATCAST_CHAT_ID ?? '') || slug(basename(ws.dir)) || 'chat';
-}
-
-// The trackers a run sends to: $CHATCAST_TRACKERS, else params.yaml track.trackers; `local` always
-// (its files are the track stage's outputs: the ledger and the history stay versioned whatever else runs).
-export function chosenTrackers(ws: Workspace, env: NodeJS.ProcessEnv): TrackerName[] {
-  const chosen = env.CHATCAST_TRACKERS !== undefined && env.CHATCAST_TRACKERS.trim() !== '' ? trackerList(env.CHATCAST_TRACKERS, '$CHATCAST_TRACKERS') : ws.params.track.trackers;
-  return ['local', ...chosen.filter((t) => t !== 'local')];
 }
 
 function makeTracker(name: TrackerName, ws: Workspace, ctx: Context, env: NodeJS.ProcessEnv): Tracker {
@@ -71,7 +64,7 @@ async function loadDay(ws: Workspace, env: NodeJS.ProcessEnv, day: string, rows:
 // down keeps its days pending and fails the step retryably (exit 7) after the others were served.
 export async function track(ws: Workspace, day: string, ctx: Context, options: { env?: NodeJS.ProcessEnv; lease?: boolean; push?: boolean } = {}) {
   const env = options.env ?? process.env;
-  const names = chosenTrackers(ws, env);
+  const names = chosenTrackers(ws.params, env);
   const trackers = names.map((name) => makeTracker(name, ws, ctx, env)); // bad configuration stops here, before anything is sent
   const historyFile = ws.path(PATHS.history);
   const history = parseHistory(await readText(historyFile, 'metrics history', `run "chatcast evaluate --date ${day}" first`), historyFile);

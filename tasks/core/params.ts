@@ -196,6 +196,13 @@ function experimentName(value: unknown): string {
   throw new ChatcastError('CONFIG', `Invalid params.yaml track.experiment "${String(value)}": expected a name of up to 200 printable characters, not starting or ending with /`);
 }
 
+// The trackers a run uses: $CHATCAST_TRACKERS when set (a deployment switches without a commit),
+// else params.yaml track.trackers; `local` always comes first (its files are the track stage's outputs).
+export function chosenTrackers(params: Params, env: NodeJS.ProcessEnv): TrackerName[] {
+  const chosen = env.CHATCAST_TRACKERS?.trim() ? trackerList(env.CHATCAST_TRACKERS, '$CHATCAST_TRACKERS') : params.track.trackers;
+  return ['local', ...chosen.filter((t) => t !== 'local')];
+}
+
 // The trackers of params.yaml track.trackers or $CHATCAST_TRACKERS: known names, each once.
 export function trackerList(value: unknown, what: string): TrackerName[] {
   const names = typeof value === 'string' ? value.split(',').map((n) => n.trim()).filter(Boolean) : value;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { defaultParams, validateParams } from '../../tasks/core/params.js';
+import { chosenTrackers, defaultParams, validateParams } from '../../tasks/core/params.js';
 import { ROOT } from '../helpers.js';
 
 describe('params.yaml', () => {
@@ -21,6 +21,14 @@ describe('params.yaml', () => {
     expect(validateParams({ train: { model: 'knn_direct', k: 3 } }).train).toEqual({ model: 'knn_direct', k: 3, window: 168, transform: 'log1p', level: false });
     expect(validateParams({ train: { model: 'knn_recursive' } }).train).toEqual({ model: 'knn_recursive', k: 1, window: 168 });
     expect(validateParams({ train: { model: 'profile', weekday: 0 } }).train).toEqual({ model: 'profile', days: 56, halflife: 28, weekday: 0, level: false });
+  });
+
+  it('chooses the trackers from $CHATCAST_TRACKERS over params.yaml, local always first', () => {
+    const params = validateParams({ track: { trackers: ['clearml'] } });
+    expect(chosenTrackers(params, {})).toEqual(['local', 'clearml']);
+    expect(chosenTrackers(params, { CHATCAST_TRACKERS: ' mlflow, local ' })).toEqual(['local', 'mlflow']);
+    expect(chosenTrackers(params, { CHATCAST_TRACKERS: '' })).toEqual(['local', 'clearml']);
+    expect(() => chosenTrackers(params, { CHATCAST_TRACKERS: 'wandb' })).toThrow('Invalid $CHATCAST_TRACKERS "wandb": expected a comma-separated list of local, mlflow, clearml');
   });
 
   it.each([
