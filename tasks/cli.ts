@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { ChatcastError, isChatcastError } from './core/errors.js';
 import { COMMANDS } from './core/pipeline.js';
 import { createLogger, scrub } from './io/log.js';
+import { settleLease } from './io/lease.js';
 import type { CommandDef, Context } from './commands/command.js';
 import init from './commands/init.js';
 import login from './commands/login.js';
@@ -28,6 +29,18 @@ function unknownStep(name: string): ChatcastError {
   return new ChatcastError('USAGE', `Unknown step "${name}": expected one of ${COMMANDS.join(', ')}`);
 }
 
+// yargs' own words, completed with the rule: what --date must be, which flags the step takes.
+function usageMessage(message: string, step: string | undefined): string {
+  if (message === 'Missing required argument: date') return "Missing --date: expected YYYY-MM-DD, the day that ended in the chat's time zone";
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  const def = DEFINITIONS.find((d) => d.name === step);
+  if (unknown && def) {
+    const flags = Object.keys(def.args).map((a) => `--${a}`).join(', ');
+    return `Unknown flag ${unknown[1].split(', ').map((f) => `"${f.length === 1 ? '-' : '--'}${f}"`).join(', ')} for ${def.name}: expected ${flags ? `one of ${flags}, ` : ''}--help`;
+  }
+  return message;
+}
+
 // Parses argv, runs one command, and turns any failure into a clear message and a non-zero exit code.
 export async function main(argv: string[], ctx: Context): Promise<number> {
   const [first] = argv;
@@ -43,7 +56,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       .version(false)
       .wrap(Math.min(110, process.stdout.columns || 110))
       .fail((message, error) => {
-        throw error ?? new ChatcastError('USAGE', message.replace(/^Missing required argument: date$/, "Missing --date: expected YYYY-MM-DD, the day that ended in the chat's time zone"));
+        throw error ?? new ChatcastError('USAGE', usageMessage(message, first));
       });
     for (const def of DEFINITIONS) {
       cli = cli.command(
@@ -56,8 +69,10 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       );
     }
     await cli.parseAsync();
+    await settleLease(true, ctx.now());
     return 0;
   } catch (error) {
+    await settleLease(false, ctx.now());
     const known = isChatcastError(error);
     const message = scrub(known ? error.message : `Unexpected failure: ${(error as Error)?.stack ?? String(error)}`);
     const cause = known ? (error.cause as Error | undefined)?.message : undefined;

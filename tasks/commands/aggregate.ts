@@ -38,7 +38,8 @@ export default defineCommand<StepArgs>({
   describe: "Count one day's messages per hour of the chat's clock into aggregate/hourly.tsv",
   args: STEP_ARGS,
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day, history } = await openStep(args, ctx, { step: 'aggregate' });
+    if (history) return history;
     return aggregate(ws, day, ctx);
   },
 });

@@ -6,7 +6,7 @@ import { naiveScale } from '../core/metrics.js';
 import { ChatcastError } from '../core/errors.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
-import { readForecast } from '../io/artifacts.js';
+import { metricsFile, readForecast } from '../io/artifacts.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
 // Scores the forecast made for D against D's hours; the first day (no forecast) is a recorded skip.
@@ -26,7 +26,7 @@ export async function evaluate(ws: Workspace, day: string, ctx: Context) {
   const history = (await exists(historyFile)) ? parseHistory(await readText(historyFile, 'metrics history'), historyFile) : undefined;
   await writeFiles([
     { path: historyFile, data: formatHistory(upsertHistory(history, evaluation)) },
-    { path: ws.path(PATHS.metrics), data: JSON.stringify(evaluation, null, 2) + '\n' },
+    metricsFile(ws, evaluation),
   ]);
   if (evaluation.status === 'skipped') {
     ctx.log.warn({ step: 'evaluate', ...evaluation }, `evaluate skipped ${day}: ${evaluation.reason}`);
@@ -42,7 +42,8 @@ export default defineCommand<StepArgs>({
   describe: 'Score the forecast made for the day against what happened (sMAPE, MAE, RMSE, MASE, pinball, coverage)',
   args: STEP_ARGS,
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day, history } = await openStep(args, ctx, { step: 'evaluate' });
+    if (history) return history;
     return evaluate(ws, day, ctx);
   },
 });

@@ -26,7 +26,8 @@ export default defineCommand<StepArgs>({
   describe: "Forecast the next day's hours with the trained model into forecast/NEXT_DAY.json",
   args: STEP_ARGS,
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day, history } = await openStep(args, ctx, { step: 'forecast' });
+    if (history) return history;
     return forecast(ws, day, ctx);
   },
 });

@@ -5,14 +5,13 @@ import { formatPartition, parsePartition, type Message } from '../core/messages.
 import { parseSource } from '../core/sources.js';
 import { PATHS } from '../core/pipeline.js';
 import { byDay, fetchThrough, mergePartition, parseChatRef, type Cursor, type History } from '../core/telegram.js';
+import { CURSOR, cursorFile, readCursor } from '../io/artifacts.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import { readDay } from '../io/sources.js';
 import { readExportChatId, readExportMessages } from '../io/export.js';
 import { progressBar } from '../io/progress.js';
 import { resolveFrom, type Workspace } from '../io/workspace.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
-
-const CURSOR = `${PATHS.ingest}/cursor.json`;
 
 // Where a day's partition lives.
 export function partitionPath(ws: Workspace, day: string): string {
@@ -30,11 +29,6 @@ async function readPartition(ws: Workspace, day: string): Promise<Message[] | un
   return (await exists(file)) ? parsePartition(await readText(file, 'ingest partition'), file) : undefined;
 }
 
-async function readCursor(ws: Workspace): Promise<Cursor | undefined> {
-  const file = ws.path(CURSOR);
-  return (await exists(file)) ? (JSON.parse(await readText(file, 'ingest cursor')) as Cursor) : undefined;
-}
-
 // Adds messages to the partitions of `days` (every day gets a file, empty when silent) and saves the
 // cursor in the same atomic write.
 async function writeDays(ws: Workspace, days: string[], messages: Message[], cursor: Cursor | undefined, zone: string) {
@@ -44,7 +38,7 @@ async function writeDays(ws: Workspace, days: string[], messages: Message[], cur
     const merged = mergePartition((await readPartition(ws, day)) ?? [], grouped.get(day) ?? []);
     files.push({ path: partitionPath(ws, day), data: formatPartition(merged) });
   }
-  if (cursor) files.push({ path: ws.path(CURSOR), data: JSON.stringify(cursor, null, 2) + '\n' });
+  if (cursor) files.push(cursorFile(ws, cursor));
   return writeFiles(files);
 }
 
@@ -80,6 +74,7 @@ export async function ingestFromHistory(ws: Workspace, day: string, ctx: Context
       : await fetchThrough(history, chat.id, afterId, dayBounds(day, zone).endMs, {
           pageSize: ws.params.ingest.page_size,
           maxWaitSeconds: ws.params.ingest.max_wait_seconds,
+          maxTotalWaitSeconds: floodBudget(process.env),
           sleep,
           onPage: (page) => ctx.log.debug({ step: 'ingest', ...page }, 'history page'),
         });
@@ -93,6 +88,17 @@ export async function ingestFromHistory(ws: Workspace, day: string, ctx: Context
     `ingested ${fetched.messages.length} messages for ${days.length === 1 ? day : `${firstDay} … ${day}`} (${fetched.pages} pages)`,
   );
   return { messages: fetched.messages.length, days };
+}
+
+// $CHATCAST_FLOOD_WAIT_MAX_SECONDS bounds all FLOOD_WAIT sleeping of one ingest (the DAG sets it to half
+// the task's time limit), so a throttled run fails retryably instead of being killed asleep.
+function floodBudget(env: NodeJS.ProcessEnv): number {
+  const value = env.CHATCAST_FLOOD_WAIT_MAX_SECONDS;
+  if (value === undefined || value === '') return 1800;
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new ChatcastError('CONFIG', `Invalid CHATCAST_FLOOD_WAIT_MAX_SECONDS "${value}": expected whole seconds, at least 1`);
+  }
+  return Number(value);
 }
 
 // A Telegram Desktop export: every day from its first message through `day`, merged by id.
@@ -146,7 +152,7 @@ export async function ingest(ws: Workspace, day: string, ctx: Context, sourceArg
     parseChatRef(ws.params.ingest.chat);
     // GramJS loads only for this source, so the other steps start fast.
     const { connectHistory } = await import('../io/mtproto.js');
-    const { history, close } = await connectHistory(ws.params.ingest.store_text);
+    const { history, close } = await connectHistory({ storeText: ws.params.ingest.store_text, maxWaitSeconds: ws.params.ingest.max_wait_seconds });
     try {
       return await ingestFromHistory(ws, day, ctx, history);
     } finally {
@@ -154,13 +160,26 @@ export async function ingest(ws: Workspace, day: string, ctx: Context, sourceArg
     }
   }
   if (source.kind === 'export') return ingestExport(ws, day, ctx, source.file);
-  const messages = await readDay(source, day, ws.params);
-  const file = partitionPath(ws, day);
-  const written = await writeFiles([{ path: file, data: formatPartition(messages) }]);
+  // A day-by-day source fills the days since the newest partition too (a catch-up after downtime), so the
+  // series never has a gap; the first day of a workspace is just that day.
+  const newest = (await partitionDays(ws)).filter((d) => d < day).at(-1);
+  const days = newest ? daysFrom(addDays(newest, 1), day) : [day];
+  const files: { path: string; data: string }[] = [];
+  let count = 0;
   const kinds: Record<string, number> = {};
-  for (const m of messages) kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
-  ctx.log.info({ step: 'ingest', day, source: source.kind, messages: messages.length, kinds, file, changed: written.length > 0 }, `ingested ${messages.length} messages for ${day}`);
-  return { messages: messages.length, days: [day] };
+  for (const d of days) {
+    const messages = await readDay(source, d, ws.params);
+    count += messages.length;
+    for (const m of messages) kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
+    files.push({ path: partitionPath(ws, d), data: formatPartition(messages) });
+  }
+  const written = await writeFiles(files);
+  const file = partitionPath(ws, day);
+  ctx.log.info(
+    { step: 'ingest', day, source: source.kind, messages: count, kinds, file, days: days.length, changed: written.length > 0 },
+    days.length === 1 ? `ingested ${count} messages for ${day}` : `ingested ${count} messages for ${days.length} days (${days[0]} … ${day}, a catch-up)`,
+  );
+  return { messages: count, days };
 }
 
 // `chatcast ingest`
@@ -172,7 +191,8 @@ export default defineCommand<StepArgs & { source?: string }>({
     source: { type: 'string', describe: 'simulate, mtproto, export:FILE or tsv:FILE (default: params.yaml ingest.source)' },
   },
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day, history } = await openStep(args, ctx, { step: 'ingest' });
+    if (history) return history;
     return ingest(ws, day, ctx, args.source);
   },
 });

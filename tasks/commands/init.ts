@@ -1,8 +1,12 @@
+import { ChatcastError } from '../core/errors.js';
 import { resolve } from 'node:path';
 import { initWorkspace, resolveWorkspaceDir } from '../io/workspace.js';
 import { parseZone } from '../core/dates.js';
 import { parseSource } from '../core/sources.js';
 import { defineCommand, STEP_ARGS } from './command.js';
+
+// The remote URL schemes DVC knows (each needs its dvc-* plugin; requirements.txt installs dvc-s3).
+const DVC_SCHEMES = ['s3', 'gs', 'azure', 'ssh', 'hdfs', 'webhdfs', 'http', 'https', 'webdav', 'webdavs', 'oss', 'gdrive'];
 
 // `chatcast init`
 export default defineCommand<{ workspace?: string; remote?: string; timezone?: string; source?: string; title?: string }>({
@@ -18,6 +22,10 @@ export default defineCommand<{ workspace?: string; remote?: string; timezone?: s
   async run(args, ctx) {
     if (args.timezone !== undefined) parseZone(args.timezone, '--timezone');
     const source = args.source === undefined ? undefined : parseSource(args.source);
+    const scheme = args.remote === undefined ? undefined : /^([a-z][a-z0-9+.-]*):\/\//i.exec(args.remote)?.[1]?.toLowerCase();
+    if (scheme !== undefined && !DVC_SCHEMES.includes(scheme)) {
+      throw new ChatcastError('USAGE', `Invalid --remote "${args.remote}": expected a folder or a URL DVC can store to (${DVC_SCHEMES.map((s) => `${s}://`).join(', ')}; this image has the plugin for s3://)`);
+    }
     const dir = resolveWorkspaceDir(args.workspace);
     const { created, remote } = await initWorkspace(dir, {
       ...args,

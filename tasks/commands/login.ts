@@ -40,13 +40,17 @@ export default defineCommand<Record<string, never>>({
   describe: 'Log in to Telegram once (phone, code, 2FA password) and print the TELEGRAM_SESSION string',
   args: {},
   async run(_args, ctx) {
-    const { createClient, credentialsFromEnv } = await import('../io/mtproto.js');
+    const { createClient, credentialsFromEnv, timeoutFromEnv, withDeadline, CONNECTION_RETRIES } = await import('../io/mtproto.js');
     const credentials = credentialsFromEnv(process.env, false);
     if (!process.stdin.isTTY || !process.stderr.isTTY) {
       throw new ChatcastError('USAGE', 'chatcast login asks for a phone number, a code and maybe a password: run it on a terminal');
     }
     const client = createClient({ ...credentials, session: '' });
     try {
+      // GramJS's start() would wait forever on a Telegram it cannot reach (Node then exits 13, silent).
+      const seconds = timeoutFromEnv();
+      const unreachable = (why: string) => new ChatcastError('EXTERNAL', `Telegram is unreachable (${why}): retry later`);
+      if (!(await withDeadline(client.connect(), seconds, () => unreachable(`no answer within ${seconds} s`)))) throw unreachable(`no connection after ${CONNECTION_RETRIES} attempts`);
       const session = await loginWith(client, ask);
       process.stderr.write(
         [

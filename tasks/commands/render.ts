@@ -48,7 +48,8 @@ export default defineCommand<StepArgs>({
   describe: "Draw the day's actual-vs-forecast chart and the next day's forecast chart (PNG)",
   args: STEP_ARGS,
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day, history } = await openStep(args, ctx, { step: 'render' });
+    if (history) return history;
     return render(ws, day, ctx);
   },
 });

@@ -7,9 +7,9 @@ import { evaluate } from './evaluate.js';
 import { train } from './train.js';
 import { forecast } from './forecast.js';
 import { render } from './render.js';
-import { keepLedger, readLedger, report } from './report.js';
+import { report } from './report.js';
 import { track } from './track.js';
-import { keepTrackLedger, readTrackLedger } from '../io/artifacts.js';
+import { keepLedger, keepTrackLedger, readLedger, readTrackLedger } from '../io/artifacts.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 import type { Workspace } from '../io/workspace.js';
 
@@ -45,7 +45,8 @@ export default defineCommand<StepArgs & { source?: string }>({
   describe: 'Run the whole daily pipeline for one day: pull, ingest … report, push, track',
   args: { ...STEP_ARGS, source: { type: 'string', describe: 'simulate or tsv:FILE (default: params.yaml ingest.source)' } },
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day, history } = await openStep(args, ctx, { step: 'run' });
+    if (history) return history;
     const result = await runDay(ws, day, ctx, args.source);
     return { day, commit: result.pushed.commit, changed: result.changed };
   },

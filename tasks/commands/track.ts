@@ -133,7 +133,7 @@ export default defineCommand<StepArgs>({
   describe: 'Send the day (and any day a tracker missed) to the experiment trackers: local history, MLflow, ClearML',
   args: STEP_ARGS,
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day } = await openStep(args, ctx, { step: 'track', history: 'serve' });
     return track(ws, day, ctx);
   },
 });

@@ -38,7 +38,8 @@ export default defineCommand<StepArgs>({
   describe: "Choose and fit the forecaster (params.yaml train) on the hourly series up to the end of the day",
   args: STEP_ARGS,
   async run(args, ctx) {
-    const { ws, day } = await openStep(args, ctx);
+    const { ws, day, history } = await openStep(args, ctx, { step: 'train' });
+    if (history) return history;
     return train(ws, day, ctx);
   },
 });

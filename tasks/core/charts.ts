@@ -43,25 +43,58 @@ const TEXT = {
 } as const;
 
 // Hour labels on the chat's clock; on the night the clocks go back the repeated hour shows its offset.
+// These are the x values (plotly's categories, so they must be unique) and what a tracker's hover shows.
 export function hourLabels(hours: { local: string; offset: string }[]): string[] {
+  const seen = repeats(hours);
+  return hours.map((h) => (seen.get(h.local)! > 1 ? `${h.local} (UTC${h.offset})` : h.local));
+}
+
+// What the x axis writes under each hour: the clock time, and for a repeated hour a short offset
+// ("02:00 UTC+2", "02:00 UTC+1"), so every label is unique and short enough to stand slanted in the
+// chart's margin without crowding its neighbours.
+export function hourTicks(hours: { local: string; offset: string }[]): string[] {
+  const seen = repeats(hours);
+  return hours.map((h) => (seen.get(h.local)! > 1 ? `${h.local} ${shortOffset(h.offset)}` : h.local));
+}
+
+function repeats(hours: { local: string }[]): Map<string, number> {
   const seen = new Map<string, number>();
   for (const h of hours) seen.set(h.local, (seen.get(h.local) ?? 0) + 1);
-  return hours.map((h) => (seen.get(h.local)! > 1 ? `${h.local} (UTC${h.offset})` : h.local));
+  return seen;
+}
+
+// ±HH:mm as people write it on a clock: UTC+2, UTC−5, UTC+5:30.
+function shortOffset(offset: string): string {
+  const m = /^([+-])(\d{2}):(\d{2})$/.exec(offset);
+  if (!m) return `UTC${offset}`;
+  return `UTC${m[1] === '-' ? '\u2212' : '+'}${Number(m[2])}${m[3] === '00' ? '' : `:${m[3]}`}`;
 }
 
 const FONT = { family: 'DejaVu Sans, Noto Sans, Arial, sans-serif', size: 14, color: '#222' };
 
-function layout(title: string, subtitle: string, zone: string, language: 'ru' | 'en', top: number, labels: string[]): Record<string, unknown> {
+function layout(title: string, subtitle: string, zone: string, language: 'ru' | 'en', top: number, hours: { local: string; offset: string }[]): Record<string, unknown> {
   const t = TEXT[language];
+  const ticks = hourTicks(hours);
   // Slanted hour labels need room below the axis; the repeated autumn hour's label is the longest.
-  const longest = Math.max(5, ...labels.map((l) => l.length));
+  const longest = Math.max(5, ...ticks.map((l) => l.length));
   return {
     title: { text: `${title}<br><span style="font-size:13px">${subtitle}</span>`, x: 0.02, xanchor: 'left' },
     font: FONT,
     paper_bgcolor: '#ffffff',
     plot_bgcolor: '#ffffff',
     margin: { l: 70, r: 30, t: 90, b: 50 + Math.ceil(longest * 5.5) },
-    xaxis: { title: { text: t.hour(zone) }, type: 'category', tickangle: -45, gridcolor: '#eee' },
+    // Every hour gets its tick and its own text (plotly would thin crowded ticks out, dropping hours);
+    // automargin widens a margin only if a slanted label would still be cut at the chart's edge.
+    xaxis: {
+      title: { text: t.hour(zone) },
+      type: 'category',
+      tickmode: 'array',
+      tickvals: hourLabels(hours),
+      ticktext: ticks,
+      tickangle: -45,
+      gridcolor: '#eee',
+      automargin: true,
+    },
     // Never flatter than one message: a quiet day's expected 0.3 an hour still shows as a line above 0.
     yaxis: { title: { text: t.messages }, range: [0, Math.max(1, top) * 1.12], gridcolor: '#eee', zeroline: true },
     legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.02, yanchor: 'bottom' },
@@ -102,7 +135,7 @@ export function actualFigure(options: {
       options.zone,
       options.language,
       top,
-      x,
+      options.actual,
     ),
   };
 }
@@ -128,6 +161,6 @@ export function forecastFigure(options: { title: string; zone: string; language:
       ...band(x, f.hours.map((h) => h.lo), hi, t.band, 'rgba(240, 162, 2, 0.3)', 'rgba(196, 128, 0, 0.6)'),
       { type: 'scatter', mode: 'lines+markers', name: t.expectedLine, x, y: mean, line: { color: '#8a5a00', width: 3 }, marker: { size: 6 }, zorder: 1 },
     ],
-    layout: layout(t.forecastTitle(options.title, f.day, options.zone), t.expected(f.total, f.total_range, f.peak.local), options.zone, options.language, peakOf(mean, hi), x),
+    layout: layout(t.forecastTitle(options.title, f.day, options.zone), t.expected(f.total, f.total_range, f.peak.local), options.zone, options.language, peakOf(mean, hi), f.hours),
   };
 }

@@ -2,6 +2,9 @@ import { DateTime, IANAZone } from 'luxon';
 import { ChatcastError } from './errors.js';
 
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+// No chat's history starts earlier (Telegram launched in 2013; simulated chats and the time-zone tests
+// go back to 2010): an earlier day is a typo such as 1026-10-27, refused before it is pushed for good.
+export const FIRST_PLAUSIBLE_DAY = '2000-01-01';
 const HOUR_MS = 3_600_000;
 
 // One hour of a chat's day: the instant it starts (UTC) and how the chat's clock shows it.
@@ -11,12 +14,18 @@ export interface HourSlot {
   offset: string; // the chat's UTC offset then, e.g. +01:00
 }
 
+// A bad flag is a usage error (exit 2), a bad params.yaml value a configuration error (exit 3).
+export function codeFor(what: string): 'USAGE' | 'CONFIG' {
+  return what.startsWith('--') ? 'USAGE' : 'CONFIG';
+}
+
 // Every CLI flag and config value that names a day goes through here, so the error reads the same.
 export function parseDay(value: unknown, what = '--date'): string {
   const text = String(value ?? '');
   if (!DAY_PATTERN.test(text) || !DateTime.fromISO(text, { zone: 'UTC' }).isValid) {
-    throw new ChatcastError('USAGE', `Invalid ${what} "${text}": expected YYYY-MM-DD`);
+    throw new ChatcastError(codeFor(what), `Invalid ${what} "${text}": expected YYYY-MM-DD`);
   }
+  if (text < FIRST_PLAUSIBLE_DAY) throw new ChatcastError(codeFor(what), `Invalid ${what} "${text}": expected a day on or after ${FIRST_PLAUSIBLE_DAY}`);
   return text;
 }
 
@@ -25,7 +34,7 @@ export function parseZone(value: unknown, what = 'chat.timezone'): string {
   const text = String(value ?? '');
   if (!IANAZone.isValidZone(text)) {
     throw new ChatcastError(
-      'CONFIG',
+      codeFor(what),
       `Invalid ${what} "${text}": expected an IANA time zone such as Europe/Berlin or UTC`,
     );
   }

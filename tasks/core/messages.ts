@@ -1,18 +1,12 @@
 import { parse } from 'csv-parse/sync';
 import { DateTime } from 'luxon';
+import { z } from 'zod';
 import { ChatcastError } from './errors.js';
 
 // What a message is, for counting: media, stickers and service messages count as much as text.
-export type MessageKind =
-  | 'text'
-  | 'photo'
-  | 'video'
-  | 'sticker'
-  | 'voice'
-  | 'document'
-  | 'media' // a media message whose exact kind the source does not tell (the original TSV)
-  | 'service'
-  | 'other';
+// 'media' is a media message whose exact kind the source does not tell (the original TSV).
+export const MESSAGE_KINDS = ['text', 'photo', 'video', 'sticker', 'voice', 'document', 'media', 'service', 'other'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 // One stored message: enough to count and to join replies; the text only when store_text is on.
 export interface Message {
@@ -23,6 +17,17 @@ export interface Message {
   reply_to: number | null;
   text?: string;
 }
+
+// One line of a partition: the one schema formatPartition writes and parsePartition reads.
+const messageSchema = z.object({
+  id: z.number().int().nullable(),
+  at: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'expected a UTC instant like 2024-03-30T23:05:10Z'),
+  sender: z.string().nullable(),
+  kind: z.enum(MESSAGE_KINDS),
+  reply_to: z.number().int().nullable(),
+  text: z.string().optional(),
+}) satisfies z.ZodType<Message>;
+const PARTITION_RULE = 'expected one message per line, a JSON object {"id", "at", "sender", "kind", "reply_to"[, "text"]}';
 
 const TSV_HEADER = ['datetime', 'user_id', 'text'];
 const TSV_DATETIME = 'yyyy-MM-dd HH:mm:ssZZ';
@@ -86,23 +91,35 @@ export function formatPartition(messages: Message[]): string {
     .map((m) => {
       const row: Message = { id: m.id, at: m.at, sender: m.sender, kind: m.kind, reply_to: m.reply_to };
       if (m.text !== undefined) row.text = m.text;
+      messageSchema.parse(row);
       return JSON.stringify(row) + '\n';
     })
     .join('');
 }
 
-// Reads a partition written by formatPartition; `file` names it in errors.
+// Reads a partition written by formatPartition; `file` names it, and a bad line its number, in errors.
 export function parsePartition(content: string, file: string): Message[] {
-  return content
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line, index) => {
-      try {
-        return JSON.parse(line) as Message;
-      } catch (error) {
-        throw new ChatcastError('STATE', `Invalid ${file} line ${index + 1}: not JSON`, { cause: error });
-      }
-    });
+  const messages: Message[] = [];
+  content.split('\n').forEach((line, index) => {
+    if (line.length === 0) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (error) {
+      throw invalidLine(file, index + 1, 'not JSON', error);
+    }
+    const row = messageSchema.safeParse(raw);
+    if (!row.success) {
+      throw invalidLine(file, index + 1, row.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 3).join('; '), row.error);
+    }
+    messages.push(row.data);
+  });
+  return messages;
+}
+
+function invalidLine(file: string, line: number, detail: string, cause: unknown): ChatcastError {
+  const hint = 'restore it with "chatcast pull", or delete it and ingest that day again';
+  return new ChatcastError('STATE', `Invalid ${file} line ${line}: ${detail}: ${PARTITION_RULE}: ${hint}`, { cause });
 }
 
 // Time order, then id order: Telegram ids grow with time, and equal instants stay in a stable order.

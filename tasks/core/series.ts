@@ -76,7 +76,7 @@ export function formatSeries(series: ColumnTable): string {
 
 // Reads a series written by formatSeries, keeping instants and clocks as text.
 export function parseSeries(content: string, file: string): ColumnTable {
-  return parseTsv(content, file, COLUMNS, { messages: Number });
+  return parseTsv(content, file, COLUMNS, { messages: Number }, { messages: { pattern: /^\d+$/, rule: 'expected a whole number of messages (0 or more): rerun "chatcast aggregate" for that day' } });
 }
 
 // The model needs a gap-free series: every hour from the first day through `day`, in order. A day

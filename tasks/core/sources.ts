@@ -1,4 +1,5 @@
 import { ChatcastError } from './errors.js';
+import { codeFor } from './dates.js';
 
 // Where a day's messages come from; each kind is read by tasks/io.
 export type Source =
@@ -14,7 +15,7 @@ export function parseSource(value: string, what = '--source'): Source {
   if (value.startsWith('export:') && value.length > 7) return { kind: 'export', file: value.slice(7) };
   if (value.startsWith('tsv:') && value.length > 4) return { kind: 'tsv', file: value.slice(4) };
   throw new ChatcastError(
-    'USAGE',
+    codeFor(what),
     `Invalid ${what} "${value}": expected simulate, mtproto, export:FILE (Telegram Desktop result.json) or tsv:FILE (the original all_messages.csv)`,
   );
 }

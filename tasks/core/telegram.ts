@@ -43,6 +43,7 @@ export interface History {
 export interface FetchOptions {
   pageSize: number;
   maxWaitSeconds: number; // FloodWaits up to this are slept; longer ones fail the step (retryable)
+  maxTotalWaitSeconds?: number; // all the sleeping of one fetch together: the task's time limit must not run out asleep
   sleep: (ms: number) => Promise<void>;
   onPage?: (page: { messages: number; lastId: number }) => void;
 }
@@ -74,6 +75,14 @@ export async function fetchThrough(
       page = await history.after(chatId, cursor, options.pageSize);
     } catch (error) {
       const seconds = floodWaitSeconds(error);
+      const budget = options.maxTotalWaitSeconds ?? Infinity;
+      if (seconds !== undefined && seconds <= options.maxWaitSeconds && waitedSeconds + seconds > budget) {
+        throw new ChatcastError(
+          'EXTERNAL',
+          `Telegram asks to wait ${seconds} s more before reading more history (FLOOD_WAIT), after ${waitedSeconds} s of waiting in this run; together more than ${budget} s ($CHATCAST_FLOOD_WAIT_MAX_SECONDS): the task will be retried later`,
+          { cause: error },
+        );
+      }
       if (seconds !== undefined && seconds <= options.maxWaitSeconds) {
         waitedSeconds += seconds;
         await options.sleep(seconds * 1000);

@@ -1,20 +1,32 @@
 import { readFile } from 'node:fs/promises';
+import YAML from 'yaml';
 import { z } from 'zod';
 import { ChatcastError } from '../core/errors.js';
-import { bytesToValues, forecastDocSchema, modelCardSchema, parseForecastDoc, valuesToBytes, type ForecastDoc, type ModelCard } from '../core/forecast.js';
+import type { Evaluation } from '../core/evaluation.js';
+import { bytesToValues, forecastDocSchema, modelCardSchema, parseForecastDoc, sha256, valuesToBytes, type ForecastDoc, type ModelCard } from '../core/forecast.js';
+import { emptyLedger, formatLedger, mergeLedgers, type Ledger } from '../core/ledger.js';
 import { PATHS } from '../core/pipeline.js';
+import type { Cursor } from '../core/telegram.js';
 import { emptyTrackLedger, formatTrackLedger, mergeTrackLedgers, TRACKERS, type TrackLedger } from '../core/tracking.js';
 import { exists, readText, writeFiles } from './files.js';
 import type { Workspace } from './workspace.js';
 
 // Parses an artifact against its schema; a file that breaks it names the field and the step to rerun.
-function parsed<T>(text: string, file: string, parse: (raw: unknown) => T, hint: string): T {
+function parsed<T>(text: string, file: string, parse: (raw: unknown) => T, hint: string, read: (text: string) => unknown = JSON.parse): T {
   try {
-    return parse(JSON.parse(text));
+    return parse(read(text));
   } catch (error) {
-    const detail = error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 3).join('; ') : (error as Error).message;
-    throw new ChatcastError('STATE', `Invalid ${file}: ${detail}: ${hint}`, { cause: error });
+    throw new ChatcastError('STATE', `Invalid ${file}: ${issues(error)}: ${hint}`, { cause: error });
   }
+}
+
+// A schema's complaint (field: rule, the first three) or a parser's, as one line.
+function issues(error: unknown): string {
+  if (error instanceof z.ZodError) return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).slice(0, 3).join('; ');
+  const message = ((error as Error)?.message ?? String(error)).split('\n')[0].replace(/:$/, '');
+  if (error instanceof SyntaxError) return `not JSON (${message})`;
+  if ((error as Error)?.name === 'YAMLParseError') return `not YAML (${message})`;
+  return message;
 }
 
 const trackRecordSchema = z.object({ id: z.string(), url: z.string(), experiment: z.string().optional(), tracked_at: z.string() });
@@ -29,8 +41,11 @@ const trackLedgerSchema = z.object({
 // train/: the model card and the training series it names, written together.
 export async function writeModel(ws: Workspace, card: ModelCard, values: Float32Array): Promise<void> {
   modelCardSchema.parse(card);
+  const bytes = valuesToBytes(values);
+  const broken = valuesRule(bytes, card);
+  if (broken) throw new Error(`train wrote a model that breaks its own rule: ${PATHS.modelValues}: ${broken}`);
   await writeFiles([
-    { path: ws.path(PATHS.modelValues), data: valuesToBytes(values) },
+    { path: ws.path(PATHS.modelValues), data: bytes },
     { path: ws.path(PATHS.model), data: JSON.stringify(card, null, 2) + '\n' },
   ]);
 }
@@ -43,8 +58,22 @@ export async function readModel(ws: Workspace, day: string): Promise<{ card: Mod
   if (card.trained_through !== day) {
     throw new ChatcastError('STATE', `The model in ${PATHS.model} was trained through ${card.trained_through}, not ${day}: ${hint}`);
   }
-  const values = bytesToValues(new Uint8Array(await readFile(ws.path(PATHS.modelValues))));
-  return { card, values };
+  const bytes = await readFile(ws.path(PATHS.modelValues)).catch((error: NodeJS.ErrnoException) => {
+    throw new ChatcastError('STATE', `${error.code === 'ENOENT' ? 'Missing' : 'Cannot read'} ${PATHS.modelValues}, the training series ${PATHS.model} describes: ${hint}`, { cause: error });
+  });
+  const broken = valuesRule(new Uint8Array(bytes), card);
+  if (broken) throw new ChatcastError('STATE', `Invalid ${PATHS.modelValues}: ${broken}: ${hint}`);
+  return { card, values: bytesToValues(new Uint8Array(bytes)) };
+}
+
+// train/values.bin's rule, for the writer and the reader: one little-endian float32 per hour of the
+// card, with the sha256 the card records. Undefined when the bytes keep it, else what they break.
+function valuesRule(bytes: Uint8Array, card: ModelCard): string | undefined {
+  const expected = `expected ${card.hours * 4} bytes (a little-endian float32 for each of the ${card.hours} hours ${PATHS.model} records)`;
+  if (bytes.byteLength !== card.hours * 4) return `${bytes.byteLength} bytes: ${expected}`;
+  const hash = sha256(bytes);
+  if (hash !== card.sha256) return `sha256 ${hash}: expected ${card.sha256}, the one ${PATHS.model} records`;
+  return undefined;
 }
 
 // forecast/D.json, the forecast FOR day D.
@@ -59,7 +88,7 @@ export async function writeForecast(ws: Workspace, doc: ForecastDoc): Promise<st
 export async function readForecast(ws: Workspace, day: string): Promise<ForecastDoc | undefined> {
   const file = ws.path(PATHS.forecasts, `${day}.json`);
   if (!(await exists(file))) return undefined;
-  return parsed(await readText(file, 'forecast'), `${PATHS.forecasts}/${day}.json`, parseForecastDoc, `rerun "chatcast forecast" for the day before ${day}`);
+  return parsed(await readText(file, 'forecast'), `${PATHS.forecasts}/${day}.json`, (raw) => (typeof raw === 'object' && raw !== null ? parseForecastDoc(raw) : forecastDocSchema.parse(raw)), `rerun "chatcast forecast" for the day before ${day}`);
 }
 
 // track/ledger.json: what each tracker holds of each day (empty before the first `track`).
@@ -78,4 +107,112 @@ export async function writeTrackLedger(ws: Workspace, ledger: TrackLedger): Prom
 export async function keepTrackLedger(ws: Workspace, before: TrackLedger): Promise<void> {
   if (Object.keys(before.trackers).length === 0) return;
   await writeTrackLedger(ws, mergeTrackLedgers(before, await readTrackLedger(ws)));
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const isoDay = z.string().regex(DAY, 'expected a day as YYYY-MM-DD');
+const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO instant');
+// report/ledger.json's one schema, for `report` that writes it and `report`/`pull`/`run` that read it.
+const ledgerSchema = z.object({
+  days: z.record(isoDay, z.object({ chat: z.string(), message_ids: z.array(z.number().int()).min(1), sent_at: instant })),
+  pending: z.record(isoDay, z.object({ chat: z.string(), since: instant })).optional(),
+}) satisfies z.ZodType<Ledger>;
+
+// report/ledger.json: what was posted (and what began to be), per day; empty before the first post.
+export async function readLedger(ws: Workspace): Promise<Ledger> {
+  const file = ws.path(PATHS.ledger);
+  if (!(await exists(file))) return emptyLedger();
+  return parsed(
+    await readText(file, 'report ledger'),
+    PATHS.ledger,
+    (raw) => ledgerSchema.parse(raw),
+    `fix it by hand, keeping every day that was posted (it is what stops a rerun from posting a day twice), or delete it if this workspace never posted a report`,
+  );
+}
+
+// Writes report/ledger.json, checked and sorted (equal ledgers are equal bytes).
+export async function writeLedger(ws: Workspace, ledger: Ledger): Promise<void> {
+  ledgerSchema.parse(ledger);
+  await writeFiles([{ path: ws.path(PATHS.ledger), data: formatLedger(ledger) }]);
+}
+
+// Puts back ledger entries a pull would drop (posted, or begun, but not pushed yet), so no day is posted twice.
+export async function keepLedger(ws: Workspace, before: Ledger): Promise<void> {
+  if (Object.keys(before.days).length === 0 && Object.keys(before.pending ?? {}).length === 0) return;
+  await writeLedger(ws, mergeLedgers(before, await readLedger(ws)));
+}
+
+// ingest/cursor.json, where incremental ingestion stands.
+export const CURSOR = `${PATHS.ingest}/cursor.json`;
+// The cursor's one schema, for the ingest that writes it and the next one that reads it.
+const cursorSchema = z.object({ chat_id: z.string().min(1), chat_title: z.string(), last_id: z.number().int().nullable(), last_day: isoDay }) satisfies z.ZodType<Cursor>;
+
+// The ingest cursor, or undefined before the first mtproto or export ingest.
+export async function readCursor(ws: Workspace): Promise<Cursor | undefined> {
+  const file = ws.path(CURSOR);
+  if (!(await exists(file))) return undefined;
+  return parsed(
+    await readText(file, 'ingest cursor'),
+    CURSOR,
+    (raw) => cursorSchema.parse(raw),
+    `restore it with "chatcast pull", or delete it: ingest then starts again at params.yaml ingest.since and merges by message id, so nothing is counted twice`,
+  );
+}
+
+// The cursor as a file for writeFiles, so it is written in the same atomic set as the partitions.
+export function cursorFile(ws: Workspace, cursor: Cursor): { path: string; data: string } {
+  cursorSchema.parse(cursor);
+  return { path: ws.path(CURSOR), data: JSON.stringify(cursor, null, 2) + '\n' };
+}
+
+const score = z.number().nullable();
+// evaluate/metrics.json's one schema, for `evaluate` that writes it and `report` that reads it.
+const metricsSchema = z.object({
+  day: isoDay,
+  status: z.enum(['scored', 'skipped']),
+  reason: z.string(),
+  smape: score,
+  mae: score,
+  rmse: score,
+  mase: score,
+  pinball: score,
+  coverage80: score,
+  actual_total: z.number(),
+  forecast_total: score,
+  naive_smape: score,
+  naive_mae: score,
+  naive_rmse: score,
+}) satisfies z.ZodType<Evaluation>;
+
+// evaluate/metrics.json as a file for writeFiles, so it is written in the same atomic set as history.tsv.
+export function metricsFile(ws: Workspace, evaluation: Evaluation): { path: string; data: string } {
+  metricsSchema.parse(evaluation);
+  return { path: ws.path(PATHS.metrics), data: JSON.stringify(evaluation, null, 2) + '\n' };
+}
+
+// The score of `day` that `evaluate` left, checked to be that day's.
+export async function readMetrics(ws: Workspace, day: string): Promise<Evaluation> {
+  const text = await readText(ws.path(PATHS.metrics), 'metrics', `run "chatcast evaluate --date ${day}" first`);
+  const evaluation = parsed(text, PATHS.metrics, (raw) => metricsSchema.parse(raw), `rerun "chatcast evaluate --date ${day}"`);
+  if (evaluation.day !== day) {
+    throw new ChatcastError('STATE', `${PATHS.metrics} holds ${evaluation.day}, not ${day}: run "chatcast evaluate --date ${day}" first`);
+  }
+  return evaluation;
+}
+
+// What chatcast reads of dvc.lock (DVC writes it): each stage's outputs and their hashes.
+const lockSchema = z.object({
+  stages: z.record(z.string(), z.object({ outs: z.array(z.object({ path: z.string(), md5: z.string().optional() })).optional() })).optional(),
+});
+
+// The stages of a dvc.lock's text; `file` names it (dvc.lock, or the one of a day's commit) in the error.
+export function readLockStages(text: string, file = 'dvc.lock'): Record<string, { outs?: { path: string; md5?: string }[] }> {
+  const lock = parsed(
+    text,
+    file,
+    (raw) => lockSchema.parse(raw ?? {}),
+    `it is DVC's record of the pushed data: bring back a good version from git ("git log --oneline -- dvc.lock", then "git checkout COMMIT -- dvc.lock") and commit it`,
+    (t) => YAML.parse(t),
+  );
+  return lock.stages ?? {};
 }

@@ -5,7 +5,7 @@ import { pick } from 'stream-json/filters/pick.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { streamValues } from 'stream-json/streamers/stream-values.js';
 import { ChatcastError } from '../core/errors.js';
-import { exportChatId, exportMessage } from '../core/export.js';
+import { exportChatId, exportEdited, exportMessage, mergeRepeat, type ExportEntry } from '../core/export.js';
 import type { Message } from '../core/messages.js';
 
 function unreadable(file: string, error: unknown): ChatcastError {
@@ -40,12 +40,14 @@ export async function readExportChatId(file: string): Promise<string> {
 }
 
 // Streams the export's messages, checked one by one, with progress in bytes read: years of history
-// never sit in memory as one JSON document.
+// never sit in memory as one JSON document. A repeated id counts once (core/export.ts mergeRepeat), so
+// the messages reach `onMessage` once the whole file is read; returns how many distinct messages.
 export async function readExportMessages(
   file: string,
   storeText: boolean,
   onMessage: (message: Message) => void,
   onProgress?: (bytesRead: number, totalBytes: number) => void,
+  nowMs = Date.now(),
 ): Promise<number> {
   const total = await stat(file).then((s) => s.size, (error) => { throw unreadable(file, error); });
   const source = createReadStream(file);
@@ -54,7 +56,7 @@ export async function readExportMessages(
     read += chunk.length;
     onProgress?.(read, total);
   });
-  let count = 0;
+  const byId = new Map<number, ExportEntry>();
   try {
     await pipeline(
       source,
@@ -62,13 +64,16 @@ export async function readExportMessages(
       streamArray.asStream(),
       async function* (items: AsyncIterable<{ key: number; value: unknown }>) {
         for await (const { key, value } of items) {
-          onMessage(exportMessage(value, key, file, storeText));
-          count++;
+          const entry: ExportEntry = { message: exportMessage(value, key, file, storeText, nowMs), index: key, edited: exportEdited(value) };
+          const id = entry.message.id as number;
+          const kept = byId.get(id);
+          byId.set(id, kept ? mergeRepeat(kept, entry, file) : entry);
         }
       },
     );
   } catch (error) {
     throw unreadable(file, error);
   }
-  return count;
+  for (const { message } of byId.values()) onMessage(message);
+  return byId.size;
 }

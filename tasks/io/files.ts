@@ -56,8 +56,9 @@ export async function writeFiles(files: { path: string; data: string | Uint8Arra
   }
 }
 
-// The name writeFiles gives a file while it is being written; a crash can leave one behind.
-export const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+// The name writeFiles gives a file while it is being written; a crash can leave one behind. So can DVC
+// (dvc-objects' tmp_fname: `.` + 22 url-safe base64 characters + `.tmp`, beside a file it checks out).
+export const TEMP_FILE = /^\.(.+\.[0-9a-f]{12}|[A-Za-z0-9_-]{22})\.tmp$/;
 // The same as a git/DVC ignore pattern, so a leftover is never versioned even before it is cleaned.
 export const TEMP_IGNORE = '.*.tmp';
 
@@ -70,7 +71,7 @@ export async function removeTempFiles(dir: string): Promise<string[]> {
     for (const entry of entries) {
       const full = join(path, entry.name);
       if (entry.isDirectory()) {
-        if (entry.name !== '.git' && entry.name !== '.dvc' && entry.name !== 'node_modules') await walk(full);
+        if (!['.git', '.dvc', '.chatcast', 'node_modules'].includes(entry.name)) await walk(full);
       } else if (TEMP_FILE.test(entry.name)) {
         await rm(full, { force: true });
         removed.push(full);

@@ -3,7 +3,8 @@ import { simulateDay } from '../core/simulate.js';
 import { dayBounds } from '../core/dates.js';
 import type { Source } from '../core/sources.js';
 import type { Params } from '../core/params.js';
-import { readText } from './files.js';
+import { exists, readText } from './files.js';
+import { ChatcastError } from '../core/errors.js';
 
 const tsvCache = new Map<string, Message[]>();
 
@@ -14,6 +15,10 @@ export async function readDay(source: Extract<Source, { kind: 'simulate' | 'tsv'
   const key = `${source.file}\0${params.ingest.store_text}`;
   let all = tsvCache.get(key);
   if (!all) {
+    if (!(await exists(source.file))) {
+      // Source data the user named, not an artifact of an earlier step: bad input (exit 4).
+      throw new ChatcastError('INPUT', `Missing TSV source "${source.file}": expected a tab-separated file of messages (the original system's all_messages.csv)`);
+    }
     const text = await readText(source.file, 'TSV source');
     all = parseMessagesTsv(text, source.file, params.ingest.store_text);
     tsvCache.set(key, all);

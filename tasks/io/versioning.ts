@@ -1,9 +1,12 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { dvc, git } from './dvc.js';
 import { exists, readText, removeTempFiles } from './files.js';
 import { ignoreTempFiles } from './workspace.js';
 import YAML from 'yaml';
+import { readLockStages } from './artifacts.js';
+import { addDefaultRemote, assertRemoteReachable } from './remote.js';
 
 type StageOutputs = { outs?: (string | Record<string, unknown>)[]; metrics?: (string | Record<string, unknown>)[] };
 
@@ -15,17 +18,41 @@ async function hasOrigin(dir: string): Promise<boolean> {
 // so a deployment can point the same workspace at its own storage.
 async function useEnvironmentRemote(dir: string): Promise<void> {
   const url = process.env.CHATCAST_DVC_REMOTE;
-  if (url) await dvc(dir, ['remote', 'add', '--local', '--force', '--default', 'environment', url]);
+  if (url) await addDefaultRemote(dir, 'environment', url, { local: true });
+}
+
+// The days pushed from this workspace (its day tags), oldest first: the newest is the line between the
+// live day and history (see openStep).
+export async function pushedDays(dir: string): Promise<string[]> {
+  return (await git(dir, ['tag', '--list', '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'])).split('\n').filter(Boolean).sort();
+}
+
+// Undoes what an interrupted push left in git's working state (a stale index.lock, a half-updated
+// dvc.lock), so the rerun starts from the last commit. Safe: the lease keeps other runs out.
+async function restoreCommitted(dir: string, log: Logger): Promise<void> {
+  const indexLock = join(dir, '.git', 'index.lock');
+  if (await exists(indexLock)) {
+    await rm(indexLock, { force: true });
+    log.warn({ dir }, 'removed .git/index.lock that an interrupted git command left');
+  }
+  const committed = (await git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD:dvc.lock']).catch(() => '')).trim();
+  if (committed) await git(dir, ['checkout', '--quiet', 'HEAD', '--', 'dvc.lock']);
+  else await rm(join(dir, 'dvc.lock'), { force: true });
 }
 
 // Brings the workspace to the last pushed state: git (when the workspace has an origin) and DVC data.
 // Uncommitted artifacts of a failed run are overwritten, so the rerun starts from a known state.
 export async function pullState(dir: string, log: Logger): Promise<{ pulled: boolean }> {
+  await restoreCommitted(dir, log);
+  // What a killed checkout left (DVC ignores its own temp names, so `dvc pull --force` would keep them).
+  const removed = await removeTempFiles(dir);
+  if (removed.length > 0) log.warn({ step: 'pull', removed: removed.length, first: removed[0] }, `removed ${removed.length} half-written file(s) an interrupted run left, e.g. ${removed[0]}`);
   if (await hasOrigin(dir)) await git(dir, ['pull', '--ff-only', '--quiet', 'origin', 'HEAD']);
   await useEnvironmentRemote(dir);
+  await assertRemoteReachable(dir);
   const lock = join(dir, 'dvc.lock');
   const locked = (await exists(lock))
-    ? Object.keys((YAML.parse(await readText(lock, 'DVC lock file')) as { stages?: object }).stages ?? {})
+    ? Object.keys(readLockStages(await readText(lock, 'DVC lock file')))
     : [];
   if (locked.length === 0) {
     log.info({ step: 'pull' }, 'nothing to pull yet: no day has been pushed from this workspace');
@@ -39,6 +66,12 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
 // Records the artifacts in dvc.lock, commits it to git tagged with the day, and pushes the data
 // to the DVC remote. A rerun that changed nothing makes no commit.
 export async function pushState(dir: string, day: string, log: Logger): Promise<{ commit: string; changed: boolean; stages: string[] }> {
+  // A remote that is gone stops the push before anything is committed.
+  await useEnvironmentRemote(dir);
+  await assertRemoteReachable(dir);
+  // A push killed mid-way leaves .git/index.lock or a dvc.lock DVC was rewriting (empty, or half its
+  // stages): start from the last commit, as pull does; `dvc commit --force` below rewrites every stage.
+  await restoreCommitted(dir, log);
   // No half-written file may be versioned: drop leftovers, and make sure git and DVC ignore them.
   await removeTempFiles(dir);
   await ignoreTempFiles(dir);
@@ -52,15 +85,19 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
   if (stages.length > 0) await dvc(dir, ['commit', '--force', ...stages]);
   await git(dir, ['add', '--all']);
   const staged = (await git(dir, ['diff', '--cached', '--name-only'])).trim();
-  if (staged) await git(dir, ['commit', '--quiet', '-m', `chatcast ${day}`]);
+  // A day before the newest pushed one is history: what it adds (a tracker's ledger) is committed on
+  // top of the newest day (the next day's tag will include it), and no tag moves, so checking out a day's
+  // tag still shows that day.
+  const last = (await pushedDays(dir)).at(-1);
+  const history = last !== undefined && day < last;
+  if (staged) await git(dir, ['commit', '--quiet', '-m', history ? `chatcast ${last} (and ${day}'s history)` : `chatcast ${day}`]);
   const head = (await git(dir, ['rev-parse', 'HEAD'])).trim();
   const tagged = (await git(dir, ['rev-parse', '--verify', '--quiet', `refs/tags/${day}^{commit}`]).catch(() => '')).trim();
-  if (staged || !tagged) await git(dir, ['tag', '--force', day]);
-  await useEnvironmentRemote(dir);
+  if (!history && (staged || !tagged)) await git(dir, ['tag', '--force', day]);
   await dvc(dir, ['push']);
   if (await hasOrigin(dir)) {
     await git(dir, ['push', '--quiet', 'origin', 'HEAD']);
-    await git(dir, ['push', '--quiet', '--force', 'origin', `refs/tags/${day}`]);
+    if (!history) await git(dir, ['push', '--quiet', '--force', 'origin', `refs/tags/${day}`]);
   }
   log.info({ step: 'push', day, commit: head, changed: Boolean(staged), stages }, staged ? `pushed ${day} as ${head.slice(0, 8)}` : `nothing new to push for ${day}`);
   return { commit: head, changed: Boolean(staged), stages };
@@ -74,7 +111,7 @@ export async function dayVersion(dir: string, day: string): Promise<{ tag: strin
   const commit = (await git(dir, ['rev-parse', '--verify', '--quiet', `refs/tags/${day}^{commit}`]).catch(() => '')).trim();
   if (!commit) return { tag: day, commit: null, series_md5: null, model_md5: null };
   const lock = await git(dir, ['show', `${commit}:dvc.lock`]).catch(() => '');
-  const stages = ((lock ? YAML.parse(lock) : {}) as { stages?: Record<string, { outs?: LockedOut[] }> }).stages ?? {};
+  const stages: Record<string, { outs?: LockedOut[] }> = lock ? readLockStages(lock, `dvc.lock of ${day} (commit ${commit.slice(0, 8)})`) : {};
   const md5 = (stage: string, path: string) => stages[stage]?.outs?.find((o) => o.path === path)?.md5 ?? null;
   return { tag: day, commit, series_md5: md5('aggregate', 'aggregate'), model_md5: md5('train', 'train') };
 }

@@ -6,6 +6,7 @@ import { validateParams, type Params } from '../core/params.js';
 import { exists, readText, TEMP_IGNORE, writeFiles } from './files.js';
 import { dvc, git } from './dvc.js';
 import { PACKAGE_ROOT } from './package.js';
+import { addDefaultRemote, isUrl } from './remote.js';
 
 // An opened workspace: its folder and its validated params.yaml.
 export interface Workspace {
@@ -114,8 +115,7 @@ async function populate(dir: string, options: InitOptions) {
   if (options.title !== undefined) params.setIn(['chat', 'title'], options.title);
   validateParams(params.toJS());
   const remoteArg = options.remote ?? defaultRemote(dir);
-  const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(remoteArg) ? remoteArg : resolve(remoteArg);
-  if (!remote.includes('://')) await mkdir(remote, { recursive: true });
+  const remote = isUrl(remoteArg) ? remoteArg : resolve(remoteArg);
 
   await git(dir, ['init', '--quiet', '--initial-branch=main']);
   await git(dir, ['config', 'user.name', 'chatcast']);
@@ -123,7 +123,7 @@ async function populate(dir: string, options: InitOptions) {
   await dvc(dir, ['init']);
   await dvc(dir, ['config', 'core.analytics', 'false']);
   await dvc(dir, ['config', 'core.autostage', 'true']);
-  await dvc(dir, ['remote', 'add', '--default', 'storage', remote]);
+  await addDefaultRemote(dir, 'storage', remote); // last of the DVC config writes: see addDefaultRemote
   await writeFiles([
     { path: join(dir, 'params.yaml'), data: params.toString() },
     { path: join(dir, 'dvc.yaml'), data: await readText(join(PACKAGE_ROOT, 'dvc.yaml'), 'pipeline template') },
@@ -132,5 +132,7 @@ async function populate(dir: string, options: InitOptions) {
   await ignoreTempFiles(dir);
   await git(dir, ['add', '--all']);
   await git(dir, ['commit', '--quiet', '-m', 'chatcast workspace']);
+  // The remote folder last, so a failed init leaves none behind. Only init makes it (see assertRemoteReachable).
+  if (!isUrl(remote)) await mkdir(remote, { recursive: true });
   return { workspace: await openWorkspace(dir), created: true, remote };
 }

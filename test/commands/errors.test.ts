@@ -69,7 +69,7 @@ describe('bad input: a clear message, a non-zero exit, nothing written', () => {
       4,
       /messages-bad-quote\.tsv line 4: Quote Not Closed/,
     );
-    await failsCleanly(['ingest', '--date', '2024-03-31', '--workspace', ws, '--source', 'tsv:/no/such/file.tsv'], 6, 'Missing TSV source "/no/such/file.tsv"');
+    await failsCleanly(['ingest', '--date', '2024-03-31', '--workspace', ws, '--source', 'tsv:/no/such/file.tsv'], 4, 'Missing TSV source "/no/such/file.tsv": expected a tab-separated file of messages');
   });
 
   it('missing or uninitialised workspace', async () => {

@@ -57,6 +57,18 @@ describe('fetching the history page by page', () => {
     });
   });
 
+  it('bounds the FLOOD_WAIT sleeping of one fetch in all, so the task never times out asleep', async () => {
+    const slept: number[] = [];
+    const { history } = scriptedHistory(all, { 1: flood(50), 2: flood(50), 3: flood(50) });
+    await expect(
+      fetchThrough(history, 'c', 499, Date.parse('2024-04-01T00:00:00Z'), { pageSize: 10, maxWaitSeconds: 60, maxTotalWaitSeconds: 120, sleep: async (ms) => void slept.push(ms) }),
+    ).rejects.toMatchObject({
+      code: 'EXTERNAL',
+      message: expect.stringContaining('Telegram asks to wait 50 s more before reading more history (FLOOD_WAIT), after 100 s of waiting in this run; together more than 120 s ($CHATCAST_FLOOD_WAIT_MAX_SECONDS)'),
+    });
+    expect(slept).toEqual([50_000, 50_000]);
+  });
+
   it('refuses a page whose ids do not grow (a duplicate would be counted twice)', async () => {
     const history: History = { ...scriptedHistory(all).history, after: async () => [msg(10, '2024-03-30T20:00:00Z'), msg(9, '2024-03-30T20:01:00Z')] };
     await expect(fetchThrough(history, 'c', 0, Date.now(), { pageSize: 10, maxWaitSeconds: 0, sleep: async () => {} })).rejects.toThrow(

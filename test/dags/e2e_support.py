@@ -91,7 +91,7 @@ def free_port() -> int:
 
 
 def cleanup_containers(chat: str) -> None:
-    """Removes the chatcast containers a chat's tasks left (failed steps are kept for inspection)."""
+    """Removes any chatcast containers a chat's tasks left (a test that stopped mid-step)."""
     ids = sh("docker", "ps", "-aq", "--filter", f"label=chatcast.chat={chat}", check=False).stdout.split()
     if ids:
         sh("docker", "rm", "-f", *ids, check=False)

@@ -1,8 +1,10 @@
-"""DAG integrity: every DAG file imports, each configured chat gets its pair of DAGs, and the
-schedule, day, commands, retries and secrets handling are as designed."""
+"""DAG integrity: every DAG file imports, each configured chat gets its pair of DAGs (a bad entry costs
+its own chat only), and the schedule, day, commands, retries, timeouts and secrets handling are as
+designed."""
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from datetime import timedelta
 from types import SimpleNamespace
@@ -28,6 +30,7 @@ def chats_file(tmp_path, monkeypatch):
                 trackers: [mlflow, clearml]
                 network: chatcast_default
                 connections: {mtproto: tg_berlin, bot: bot_berlin, mlflow: mlflow_berlin, clearml: clearml_berlin}
+                timeout_minutes: {ingest: 180, daily_run: 900}
               - id: tokyo
                 timezone: Asia/Tokyo
                 workspace: /srv/chatcast/tokyo
@@ -143,7 +146,7 @@ def test_tasks_run_the_image_with_the_workspace_mounted_and_are_retried(chats_fi
                 continue
             assert task.image == "chatcast:latest"
             assert task.command[0] == task.task_id
-            assert task.auto_remove == "success"
+            assert task.auto_remove == "force"  # failed containers too: `docker inspect` shows their secrets
             assert task.mount_tmp_dir is False
             targets = {m["Target"]: m["Source"] for m in task.mounts}
             assert targets == {"/workspace": "/srv/chatcast/berlin", "/remote": "/srv/chatcast/berlin-remote"}
@@ -208,22 +211,151 @@ def test_no_secret_is_read_at_parse_time_and_connections_fill_them_at_run_time(c
         assert "Variable.get" not in text and "token:" not in text.lower()
 
 
-@pytest.mark.parametrize(
-    ("entry", "message"),
-    [
-        ("{id: x, timezone: Mars/Olympus, workspace: /w}", 'chats[0].timezone "Mars/Olympus": expected an IANA time zone'),
-        ("{id: X-1, timezone: UTC, workspace: /w}", 'chats[0].id "X-1": expected lower-case letters'),
-        ("{id: x, timezone: UTC}", 'chats[0]: missing "workspace"'),
-        ("{id: x, timezone: UTC, workspace: /w, daily_at: 'at midnight'}", 'chats[0].daily_at "at midnight": expected a 5-field cron'),
-        ("{id: x, timezone: UTC, workspace: /w, tz: UTC}", "chats[0]: unknown keys ['tz']"),
-        ("{id: x, timezone: UTC, workspace: /w, trackers: [wandb]}", "chats[0].trackers \"['wandb']\": expected a list of local, mlflow, clearml"),
-    ],
-)
-def test_a_bad_chats_file_is_an_import_error_that_names_the_entry_and_the_rule(tmp_path, monkeypatch, entry, message):
+def test_an_s3_remote_connection_reaches_every_step_that_talks_to_the_remote(chats_file, monkeypatch):
+    """`pull`, `push` and `track` (which pushes its ledger) get the S3 key, and the endpoint and region of
+    an S3-compatible store; no other step sees them."""
+    import dataclasses
+
+    import chatcast_common
+
+    bag = load_bag()
+    chat = dataclasses.replace(bag.dags["chatcast_daily_berlin"].get_task("ingest").chat, connections={"remote": "s3_berlin"})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_S3_BERLIN",
+        '{"conn_type": "aws", "login": "KEYID", "password": "s3-secret", "host": "http://minio:9000", "extra": {"region": "eu-central-1"}}',
+    )
+    expected = {
+        "AWS_ACCESS_KEY_ID": "KEYID",
+        "AWS_SECRET_ACCESS_KEY": "s3-secret",
+        "AWS_ENDPOINT_URL": "http://minio:9000",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+    }
+    for step in ("pull", "push", "track"):
+        assert chatcast_common._secrets(chat, step) == expected, step
+    for step in ("ingest", "train", "render", "report"):
+        assert "AWS_SECRET_ACCESS_KEY" not in chatcast_common._secrets(chat, step), step
+
+
+def test_every_task_has_a_time_limit_and_every_run_a_timeout(chats_file):
+    """A hung Chromium or Telegram call must not hold its slot forever: a try that runs too long is
+    stopped (and retried), a run that takes too long fails, and a chat can lengthen any of them."""
+    bag = load_bag()
+    minutes = lambda n: timedelta(minutes=n)  # noqa: E731
+    tokyo = bag.dags["chatcast_daily_tokyo"]
+    limits = {t.task_id: t.execution_timeout for t in tokyo.tasks}
+    assert limits == {
+        "pull": minutes(30), "ingest": minutes(60), "aggregate": minutes(15), "evaluate": minutes(15), "train": minutes(30),
+        "forecast": minutes(15), "render": minutes(10), "push": minutes(30), "track": minutes(15),
+    }
+    assert tokyo.dagrun_timeout == timedelta(hours=12)
+    report = bag.dags["chatcast_report_tokyo"]
+    assert report.dagrun_timeout == timedelta(hours=16)
+    assert {t.task_id: t.execution_timeout for t in report.tasks} == {
+        "wait_for_daily": minutes(15), "pull": minutes(30), "report": minutes(15), "push": minutes(30), "track": minutes(15),
+    }
+    # The run outlasts the report's sensor, which gives up after 12 hours.
+    assert report.dagrun_timeout > timedelta(seconds=report.get_task("wait_for_daily").timeout)
+    for dag in bag.dags.values():
+        assert dag.default_args["execution_timeout"] == minutes(15)
+        for task in dag.tasks:
+            assert task.execution_timeout and task.execution_timeout < dag.dagrun_timeout
+    # berlin's chats.yaml entry: timeout_minutes: {ingest: 180, daily_run: 900}
+    berlin = bag.dags["chatcast_daily_berlin"]
+    assert berlin.get_task("ingest").execution_timeout == minutes(180)
+    assert berlin.get_task("render").execution_timeout == minutes(10)
+    assert berlin.dagrun_timeout == minutes(900)
+    assert bag.dags["chatcast_report_berlin"].dagrun_timeout == timedelta(hours=16)
+
+
+def test_ingest_is_told_how_long_it_may_wait_out_flood_waits_in_all(chats_file):
+    bag = load_bag()
+    for chat, limit in (("tokyo", 60), ("berlin", 180)):
+        ingest = bag.dags[f"chatcast_daily_{chat}"].get_task("ingest")
+        assert ingest.environment["CHATCAST_FLOOD_WAIT_MAX_SECONDS"] == str(limit * 60 // 2)
+        assert "CHATCAST_FLOOD_WAIT_MAX_SECONDS" not in bag.dags[f"chatcast_daily_{chat}"].get_task("render").environment
+
+
+GOOD = "{id: good, timezone: UTC, workspace: /w}"
+# A bad entry, the id its log line names, and the rule it breaks.
+BAD_ENTRIES = [
+    ("{id: x, timezone: Mars/Olympus, workspace: /w}", "x", 'chats[0].timezone "Mars/Olympus": expected an IANA time zone'),
+    ("{id: X-1, timezone: UTC, workspace: /w}", "X-1", 'chats[0].id "X-1": expected lower-case letters'),
+    ("{id: x, timezone: UTC}", "x", 'chats[0]: missing "workspace"'),
+    ("{timezone: UTC, workspace: /w}", "?", 'chats[0]: missing "id"'),
+    ("{id: x, timezone: UTC, workspace: /w, daily_at: 'at midnight'}", "x", 'chats[0].daily_at "at midnight": expected a 5-field cron'),
+    ("{id: x, timezone: UTC, workspace: /w, tz: UTC}", "x", "chats[0]: unknown keys ['tz']"),
+    ("{id: x, timezone: UTC, workspace: /w, trackers: [wandb]}", "x", "chats[0].trackers \"['wandb']\": expected a list of local, mlflow, clearml"),
+    ("{id: x, timezone: UTC, workspace: /w, start_date: soon}", "x", 'chats[0].start_date "soon": expected YYYY-MM-DD'),
+    ("{id: x, timezone: UTC, workspace: [/w]}", "x", "chats[0].workspace \"['/w']\": expected a string"),
+    ("{id: x, timezone: UTC, workspace: /w, catchup: maybe}", "x", 'chats[0].catchup "maybe": expected true or false'),
+    ("{id: x, timezone: UTC, workspace: /w, connections: {telegram: tg}}", "x", "chats[0].connections \"{'telegram': 'tg'}\": expected Connection ids"),
+    ("{id: x, timezone: UTC, workspace: /w, timeout_minutes: {ingest: 0}}", "x", "chats[0].timeout_minutes \"{'ingest': 0}\": expected whole minutes > 0"),
+    ("{id: x, timezone: UTC, workspace: /w, timeout_minutes: {render: 2h}}", "x", "chats[0].timeout_minutes \"{'render': '2h'}\": expected whole minutes"),
+    ("{id: x, timezone: UTC, workspace: /w, timeout_minutes: {daily_run: 30}}", "x", "the daily run (0:30:00) would end before its longest step may (ingest: 1:00:00)"),
+    ("just a string", "?", "chats[0]: expected a mapping"),
+    ("{id: x, timezone: \"UTC, workspace: /w}", "x", "chats[0] (line {line}): not valid YAML"),
+    ("{id: x, timezone: UTC, workspace: /w", "x", "chats[0] (line {line}): not valid YAML"),
+    ("id: x\n    timezone: UTC\n   workspace: /w", "x", "chats[0] (line {line}): not valid YAML"),
+]
+
+
+@pytest.mark.parametrize(("entry", "chat_id", "message"), BAD_ENTRIES)
+def test_a_bad_chats_entry_is_logged_and_skipped_and_the_other_chats_keep_their_dags(tmp_path, monkeypatch, caplog, entry, chat_id, message):
+    path = tmp_path / "chats.yaml"
+    path.write_text(f"# the chats\nchats:\n  - {entry}\n  # the good one\n  - {GOOD}\n")
+    monkeypatch.setenv("CHATCAST_CHATS", str(path))
+    with caplog.at_level(logging.ERROR, logger="chatcast_common"):
+        bag = load_bag()
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"chatcast_daily_good", "chatcast_report_good"}
+    logged = [r.getMessage() for r in caplog.records if r.name == "chatcast_common"]
+    assert len(logged) == 2  # once per DAG file
+    assert logged[0].startswith(f'Skipped chat "{chat_id}", its DAGs are not loaded: Invalid {path} chats[0]')
+    assert message.replace("{line}", "3") in logged[0]
+
+
+def test_a_second_entry_with_the_same_id_is_skipped(tmp_path, monkeypatch, caplog):
+    path = tmp_path / "chats.yaml"
+    path.write_text(f"chats:\n  - {GOOD}\n  - {{id: good, timezone: Asia/Tokyo, workspace: /w2}}\n")
+    monkeypatch.setenv("CHATCAST_CHATS", str(path))
+    with caplog.at_level(logging.ERROR, logger="chatcast_common"):
+        bag = load_bag()
+    assert bag.import_errors == {}
+    assert bag.dags["chatcast_daily_good"].timezone.name == "UTC"
+    assert 'chats[1].id "good": another chat has that id' in caplog.text
+
+
+@pytest.mark.parametrize(("entry", "chat_id", "message"), BAD_ENTRIES)
+def test_a_chats_file_whose_every_entry_is_bad_is_an_import_error_that_names_the_entry_and_the_rule(
+    tmp_path, monkeypatch, entry, chat_id, message
+):
     path = tmp_path / "chats.yaml"
     path.write_text(f"chats:\n  - {entry}\n")
     monkeypatch.setenv("CHATCAST_CHATS", str(path))
     bag = load_bag()
-    assert bag.dag_ids == [] or not bag.dag_ids
+    assert not bag.dag_ids
     errors = "\n".join(bag.import_errors.values())
-    assert message in errors
+    assert "No chat left to load, every entry is bad" in errors and message.replace("{line}", "2") in errors
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Outside every entry, or a list that cannot be cut into entries: the whole file is unreadable.
+        ("defaults: [\nchats:\n  - {GOOD}\n", "not valid YAML, so no chat's DAGs load until it is fixed"),
+        ("chats: [{GOOD}, {{id: x\n", "not valid YAML, so no chat's DAGs load until it is fixed"),
+        ("chats:\n  - {GOOD}\nlater: [\n", "not valid YAML, so no chat's DAGs load until it is fixed"),
+        ("chats:\n  oops: [\n  - {GOOD}\n", "not valid YAML, so no chat's DAGs load until it is fixed"),
+        ("chats: {GOOD}\n", 'expected a mapping with a "chats" list'),
+        ("- {GOOD}\n", 'expected a mapping with a "chats" list'),
+    ],
+)
+def test_a_chats_file_that_cannot_be_read_as_a_whole_is_an_import_error(tmp_path, monkeypatch, text, message):
+    path = tmp_path / "chats.yaml"
+    path.write_text(text.replace("{GOOD}", GOOD))
+    monkeypatch.setenv("CHATCAST_CHATS", str(path))
+    bag = load_bag()
+    assert not bag.dag_ids
+    assert set(bag.import_errors) == {str(DAGS / "chatcast_daily.py"), str(DAGS / "chatcast_report.py")}
+    for error in bag.import_errors.values():
+        assert f"Invalid {path}: {message}" in error

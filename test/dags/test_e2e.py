@@ -147,6 +147,8 @@ def test_a_bad_day_param_fails_the_task_with_the_chatcast_error_in_its_log(live)
     assert "(exit 2, USAGE: not retried)" in output
     assert "DagRun Finished: dag_id=chatcast_daily_e2e" in output and "state=failed" in output
     assert git(live["ws"], "rev-parse", "HEAD") == before
+    # The failed step's container is gone too: `docker inspect` of a kept one would show its secrets.
+    assert sh("docker", "ps", "-aq", "--filter", "label=chatcast.chat=e2e").stdout.split() == []
     cleanup_containers("e2e")
 
 
@@ -213,3 +215,20 @@ def test_a_backfill_gives_the_same_artifacts_as_the_live_runs(live, image, tmp_p
         forecast = json.loads((ws / "forecast" / f"{target}.json").read_text())
         hours_through_day = 24 * (len(HISTORY) + DAYS.index(day) + 1) - (1 if day == "2024-03-31" else 0)
         assert (forecast["data"]["through"], forecast["data"]["hours"]) == (day, hours_through_day)
+
+
+def test_a_rerun_of_a_past_day_changes_nothing(live):
+    """An Airflow run for a day older than the last pushed one (a "Clear" of last week's run, here a
+    triggered run with `day` set): every task succeeds, says the day is history, and no file, commit or
+    tag moves, so checking out a day's tag still shows that day."""
+    ws = live["ws"]
+    before = (git(ws, "rev-parse", "HEAD"), git(ws, "show-ref", "--tags"), artifacts(ws))
+    result = dags_test(live["env"], "chatcast_daily_e2e", "2024-04-06", "-c", f'{{"day": "{DAYS[1]}"}}')
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert "state=success" in output
+    for step in ("pull", "ingest", "train", "render", "push"):
+        assert f'{DAYS[1]} is history: this workspace has pushed {DAYS[-1]} since, so \\"{step}\\" leaves it as pushed' in output, step
+    assert (git(ws, "rev-parse", "HEAD"), git(ws, "show-ref", "--tags"), artifacts(ws)) == before
+    assert git(ws, "status", "--porcelain") == ""
+    cleanup_containers("e2e")

@@ -12,18 +12,23 @@ import { renderPngs } from '../../tasks/io/browser.js';
 import { FIXTURES } from '../helpers.js';
 
 // The expected look of the two charts for a quiet, an ordinary and a busy chat, each on a day whose
-// forecast the real pipeline code makes (the per-chat choice included). The PNGs in
+// forecast the real pipeline code makes (the per-chat choice included), and for the quiet chat's
+// clock-change days: Berlin's 25-hour autumn day and, moved to Australia/Lord_Howe, a day whose clock
+// goes back by half an hour (a 30-minute 01:30 slot). The PNGs in
 // test/fixtures/charts were looked at before they were checked in; CHATCAST_UPDATE_CHARTS=1 rewrites
 // them after a deliberate change of the look (then look at them again).
 const DIR = join(FIXTURES, 'charts');
-const CASES = [
-  { chat: 'quiet', day: '2024-03-31' }, // Berlin's spring clock change: 23 hours
+const CASES: { chat: string; day: string; file?: string; zone?: string }[] = [
+  { chat: 'quiet', day: '2024-03-31' }, // Berlin's spring clock change: 23 hours, no 02:00
   { chat: 'ordinary', day: '2024-11-14' },
   { chat: 'busy', day: '2024-11-13' },
+  { chat: 'quiet', day: '2024-10-27', file: 'quiet-25h' }, // Berlin's autumn clock change: 25 hours, 02:00 twice
+  { chat: 'quiet', day: '2024-04-07', file: 'lord-howe-24h30', zone: 'Australia/Lord_Howe' }, // 02:00 back to 01:30
 ];
 
-function figures(name: string, day: string) {
-  const character = TEST_CHATS.find((c) => c.name === name)!;
+function figures(name: string, day: string, zone?: string) {
+  const found = TEST_CHATS.find((c) => c.name === name)!;
+  const character = zone ? { ...found, zone } : found;
   const rows = syntheticChat(character);
   const end = rows.findIndex((r) => r.day === day);
   const values = Float32Array.from(rows.slice(0, end), (r) => r.messages);
@@ -49,9 +54,9 @@ function difference(a: Buffer, b: Buffer): number {
 }
 
 describe('the charts look as checked in', () => {
-  it.each(CASES)('$chat chat, $day: yesterday against its forecast, and the forecast', async ({ chat, day }) => {
-    const pngs = await renderPngs(figures(chat, day), { width: 1200, height: 600 });
-    const names = [`${chat}-actual.png`, `${chat}-forecast.png`];
+  it.each(CASES)('$chat chat, $day: yesterday against its forecast, and the forecast', async ({ chat, day, file, zone }) => {
+    const pngs = await renderPngs(figures(chat, day, zone), { width: 1200, height: 600 });
+    const names = [`${file ?? chat}-actual.png`, `${file ?? chat}-forecast.png`];
     if (process.env.CHATCAST_UPDATE_CHARTS === '1') {
       mkdirSync(DIR, { recursive: true });
       names.forEach((n, i) => writeFileSync(join(DIR, n), pngs[i]));

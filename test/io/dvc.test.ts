@@ -14,16 +14,23 @@ describe('DVC and git failures', () => {
     expect(reason('\n\n')).toBe('no output');
   });
 
-  it('push names the stale git lock and the unusable DVC remote it met', async () => {
+  it('push names the git and DVC failures it met, and clears a git lock a killed run left', async () => {
     const root = await tempDir();
     const ws = join(root, 'ws');
     expect((await chatcast(['init', '--workspace', ws])).exitCode).toBe(0);
     expect((await chatcast(['ingest', '--date', '2024-03-01', '--workspace', ws])).exitCode).toBe(0);
+    // git's own reason is quoted (here a hook that refuses the commit).
+    const hook = join(ws, '.git', 'hooks', 'pre-commit');
+    await writeFile(hook, '#!/bin/sh\necho "fatal: this repository takes no commits today" >&2\nexit 1\n', { mode: 0o755 });
+    const refused = await chatcast(['push', '--date', '2024-03-01', '--workspace', ws]);
+    expect(refused.exitCode).toBe(7);
+    expect(refused.stderr).toContain('fatal: this repository takes no commits today');
+    await (await import('node:fs/promises')).rm(hook);
+    // A lock a killed git left is removed under the workspace's lease, and says so.
     await writeFile(join(ws, '.git', 'index.lock'), '');
     const locked = await chatcast(['push', '--date', '2024-03-01', '--workspace', ws]);
-    expect(locked.exitCode).toBe(7);
-    expect(locked.stderr).toContain(`fatal: Unable to create '${join(ws, '.git', 'index.lock')}': File exists.`);
-    await (await import('node:fs/promises')).rm(join(ws, '.git', 'index.lock'));
+    expect(locked.exitCode, locked.stderr).toBe(0);
+    expect(locked.stdout).toContain('removed .git/index.lock that an interrupted git command left');
     await writeFile(join(root, 'a-file'), '');
     const remote = await chatcast(['push', '--date', '2024-03-01', '--workspace', ws], { CHATCAST_DVC_REMOTE: join(root, 'a-file', 'remote') });
     expect(remote.exitCode).toBe(7);

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -16,6 +16,7 @@ describe('pull and push', () => {
     expect((await chatcast(['init', '--workspace', ws, '--remote', join(root, 'configured')])).exitCode).toBe(0);
     expect((await pullState(ws, log)).pulled).toBe(false); // nothing pushed yet: a no-op, not an error
     await ingest(await openWorkspace(ws), '2024-03-01', quietContext());
+    await mkdir(join(root, 'from-env')); // chatcast never makes a remote folder outside init
     process.env.CHATCAST_DVC_REMOTE = join(root, 'from-env');
     try {
       const pushed = await pushState(ws, '2024-03-01', log);
