@@ -82,7 +82,9 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
     const paths = [...(stage.outs ?? []), ...(stage.metrics ?? [])].map((o) => (typeof o === 'string' ? o : Object.keys(o)[0]));
     if ((await Promise.all(paths.map((p) => exists(join(dir, p))))).every(Boolean)) stages.push(name);
   }
-  if (stages.length > 0) await dvc(dir, ['commit', '--force', ...stages]);
+  // --no-relink: by default DVC deletes each output it has cached and copies it back from the cache, so
+  // a kill in between loses the workspace's file, and the rerun would commit the stage without it.
+  if (stages.length > 0) await dvc(dir, ['commit', '--force', '--no-relink', ...stages]);
   await git(dir, ['add', '--all']);
   const staged = (await git(dir, ['diff', '--cached', '--name-only'])).trim();
   // A day before the newest pushed one is history: what it adds (a tracker's ledger) is committed on

@@ -49,7 +49,7 @@ const report: string[] = [];
 let failed = false; // a failure keeps the temp folder (states, workspace) for a look
 
 const git = (...args: string[]) => execa('git', args, { cwd: ws, reject: false }).then((r) => r.stdout.trim());
-const dvc = (...args: string[]) => execa(dvcBinary(), args, { cwd: ws, reject: false, env: { DVC_NO_ANALYTICS: '1', DVC_NO_UPDATE_CHECK: '1' } });
+const dvc = (...args: string[]) => execa(dvcBinary(), args, { cwd: ws, reject: false, env: { DVC_NO_ANALYTICS: '1', DVC_NO_UPDATE_CHECK: '1', DVC_SITE_CACHE_DIR: env.DVC_SITE_CACHE_DIR } });
 const stateDir = (step: string) => join(root, 'states', step);
 
 function steps(): Step[] {

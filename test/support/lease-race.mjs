@@ -17,5 +17,8 @@ for (let i = 0; i < Number(trials); i++) {
     results.push(error.exitCode === 7 ? 'busy' : `error: ${error.message}`);
   }
 }
+// Stay alive until the other contender is surely done: a holder that exits is dead, and its lease is
+// rightly taken over at once.
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startMs) + Number(trials) * Number(stepMs) + 3000 - Date.now())));
 process.stdout.write(JSON.stringify(results) + '\n');
 process.exit(0);
