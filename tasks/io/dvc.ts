@@ -17,7 +17,7 @@ const QUIET_ENV = { DVC_NO_ANALYTICS: '1', DVC_NO_UPDATE_CHECK: '1', GIT_TERMINA
 
 async function tool(binary: string, name: string, cwd: string, args: string[], options: Options = {}) {
   try {
-    const result = await execa(binary, args, { cwd, env: QUIET_ENV, stdin: 'ignore', ...options });
+    const result = await execa(binary, args, { cwd, stdin: 'ignore', ...options, env: { ...QUIET_ENV, ...options.env } });
     return String(result.stdout ?? '');
   } catch (error) {
     const e = error as { code?: string; exitCode?: number; stderr?: string; stdout?: string };

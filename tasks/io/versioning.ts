@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { dvc, git } from './dvc.js';
@@ -38,6 +38,23 @@ async function restoreCommitted(dir: string, log: Logger): Promise<void> {
   const committed = (await git(dir, ['rev-parse', '--verify', '--quiet', 'HEAD:dvc.lock']).catch(() => '')).trim();
   if (committed) await git(dir, ['checkout', '--quiet', 'HEAD', '--', 'dvc.lock']);
   else await rm(join(dir, 'dvc.lock'), { force: true });
+  // DVC rewrites .dvc/tmp/rwlock in place: a kill mid-write leaves it empty or cut, and every DVC command
+  // then fails ("JSON structure is corrupted") until it is deleted. A readable one DVC cleans itself.
+  const rwlock = join(dir, '.dvc', 'tmp', 'rwlock');
+  const text = await readFile(rwlock, 'utf8').catch(() => undefined);
+  if (text !== undefined && !isJson(text)) {
+    await rm(rwlock, { force: true });
+    log.warn({ dir }, 'removed .dvc/tmp/rwlock that an interrupted DVC command left unreadable');
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // Brings the workspace to the last pushed state: git (when the workspace has an origin) and DVC data.
@@ -95,7 +112,10 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
   if (staged) await git(dir, ['commit', '--quiet', '-m', history ? `chatcast ${last} (and ${day}'s history)` : `chatcast ${day}`]);
   const head = (await git(dir, ['rev-parse', 'HEAD'])).trim();
   const tagged = (await git(dir, ['rev-parse', '--verify', '--quiet', `refs/tags/${day}^{commit}`]).catch(() => '')).trim();
-  if (!history && (staged || !tagged)) await git(dir, ['tag', '--force', day]);
+  // A push killed between its commit and its tag left HEAD as this day's commit without the tag on it.
+  const subject = (await git(dir, ['log', '-1', '--format=%s'])).trim();
+  const untagged = tagged !== head && subject === `chatcast ${day}`;
+  if (!history && (staged || !tagged || untagged)) await git(dir, ['tag', '--force', day]);
   await dvc(dir, ['push']);
   if (await hasOrigin(dir)) {
     await git(dir, ['push', '--quiet', 'origin', 'HEAD']);

@@ -1,4 +1,7 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { dvcBinary } from '../../tasks/io/dvc.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -28,5 +31,43 @@ describe('pull and push', () => {
     } finally {
       delete process.env.CHATCAST_DVC_REMOTE;
     }
+  });
+});
+
+describe('after a killed DVC command', () => {
+  // DVC rewrites .dvc/tmp/rwlock in place; a kill mid-write leaves it cut, and DVC then refuses to run.
+  it('an unreadable .dvc/tmp/rwlock is removed by the next pull and push, which then succeed', async () => {
+    const root = await tempDir();
+    const ws = join(root, 'ws');
+    expect((await chatcast(['init', '--workspace', ws, '--remote', join(root, 'remote')])).exitCode).toBe(0);
+    await ingest(await openWorkspace(ws), '2024-03-01', quietContext());
+    await pushState(ws, '2024-03-01', log);
+    const rwlock = join(ws, '.dvc', 'tmp', 'rwlock');
+    await writeFile(rwlock, '{"read": {"/ws/ingest": [{"pid": 4');
+    // The premise: DVC itself does not recover from it.
+    const status = await execa(dvcBinary(), ['status'], { cwd: ws, reject: false });
+    expect(status.exitCode).not.toBe(0);
+    expect((await pullState(ws, log)).pulled).toBe(true);
+    await writeFile(rwlock, '');
+    expect((await pushState(ws, '2024-03-01', log)).changed).toBe(false);
+    expect(existsSync(rwlock) ? JSON.parse(await readFile(rwlock, 'utf8')) : {}).toBeTypeOf('object');
+  });
+});
+
+describe('after a push killed between its commit and its tag', () => {
+  it('the rerun tags the day’s commit', async () => {
+    const root = await tempDir();
+    const ws = join(root, 'ws');
+    expect((await chatcast(['init', '--workspace', ws, '--remote', join(root, 'remote')])).exitCode).toBe(0);
+    await ingest(await openWorkspace(ws), '2024-03-01', quietContext());
+    await pushState(ws, '2024-03-01', log);
+    const git = (...args: string[]) => execa('git', args, { cwd: ws }).then((r) => r.stdout.trim());
+    // What the killed push had done: the day's new data committed under the day's message, no tag moved.
+    await writeFile(join(ws, 'params.yaml'), `${await readFile(join(ws, 'params.yaml'), 'utf8')}\n`);
+    await git('commit', '--quiet', '-am', 'chatcast 2024-03-01');
+    const head = await git('rev-parse', 'HEAD');
+    expect(await git('rev-parse', '2024-03-01^{commit}')).not.toBe(head);
+    expect((await pushState(ws, '2024-03-01', log)).commit).toBe(head);
+    expect(await git('rev-parse', '2024-03-01^{commit}')).toBe(head);
   });
 });
