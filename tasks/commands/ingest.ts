@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { addDays, dayBounds, dayOf, daysFrom } from '../core/dates.js';
 import { ChatcastError } from '../core/errors.js';
 import { formatPartition, parsePartition, type Message } from '../core/messages.js';
@@ -6,9 +6,9 @@ import { parseSource } from '../core/sources.js';
 import { PATHS } from '../core/pipeline.js';
 import { byDay, fetchThrough, mergePartition, parseChatRef, type Cursor, type History } from '../core/telegram.js';
 import { CURSOR, cursorFile, readCursor } from '../io/artifacts.js';
-import { exists, readText, writeFiles } from '../io/files.js';
+import { exists, FileBatch, readText, scratchDir, writeFiles } from '../io/files.js';
 import { readDay } from '../io/sources.js';
-import { readExportChatId, readExportMessages } from '../io/export.js';
+import { importExport, readExportChatId, readImportedDay } from '../io/export.js';
 import { progressBar } from '../io/progress.js';
 import { resolveFrom, type Workspace } from '../io/workspace.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
@@ -110,44 +110,77 @@ async function ingestExport(ws: Workspace, day: string, ctx: Context, file: stri
     throw new ChatcastError('CONFIG', `${file} is an export of chat ${chatId}, but ${CURSOR} follows chat ${cursor.chat_id}: one workspace holds one chat`);
   }
   const { endMs } = dayBounds(day, zone);
-  const kept: Message[] = [];
-  let later = 0;
   const bar = progressBar('export', 100, ctx.interactive);
   let shown = 0;
-  const total = await readExportMessages(
-    file,
-    ws.params.ingest.store_text,
-    (m) => (Date.parse(m.at) < endMs ? kept.push(m) : later++),
-    (read, size) => {
-      const percent = Math.floor((100 * read) / size);
-      for (; shown < percent; shown++) bar.tick(`${Math.round(read / 1e6)} MB`);
-    },
-  );
-  bar.stop();
-  if (kept.length === 0) {
-    throw new ChatcastError('INPUT', `${file} has no message sent on or before ${day} (${total} messages in all): expected an export that covers that day`);
+  // Spill files of the import live in the workspace's private folder, removed first (a killed run's)
+  // and at the end, whatever happens.
+  const scratch = await scratchDir(ws.path('.chatcast', 'import'));
+  const batch = new FileBatch();
+  try {
+    const imported = await importExport(file, {
+      storeText: ws.params.ingest.store_text,
+      zone,
+      endMs,
+      scratch: scratch.path,
+      onProgress: (read, size) => {
+        const percent = Math.floor((100 * read) / size);
+        for (; shown < percent; shown++) bar.tick(`${Math.round(read / 1e6)} MB`);
+      },
+    });
+    bar.stop();
+    if (imported.kept === 0) {
+      throw new ChatcastError('INPUT', `${file} has no message sent on or before ${day} (${imported.total} messages in all): expected an export that covers that day`);
+    }
+    const days = daysFrom(dayOf(imported.firstMs!, zone), day);
+    const next: Cursor = {
+      chat_id: chatId,
+      chat_title: cursor?.chat_title ?? chatId,
+      last_id: Math.max(cursor?.last_id ?? 0, imported.maxId),
+      last_day: cursor && cursor.last_day > day ? cursor.last_day : day,
+    };
+    // A few days at a time: their partitions are all that is in memory, each staged to disk (and
+    // synced, which is most of the wait: several at once let the disk overlap them) until all are.
+    const queue = [...days];
+    const stageDays = async () => {
+      for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+        const incoming = readImportedDay(imported, d);
+        const stored = await readPartition(ws, d);
+        await batch.stage(partitionPath(ws, d), stored ? formatPartition(mergePartition(stored, incoming.map((m) => JSON.parse(m.json) as Message))) : importedPartition(incoming));
+      }
+    };
+    const staged = await Promise.allSettled(Array.from({ length: 8 }, stageDays));
+    const failed = staged.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const cursorOut = cursorFile(ws, next);
+    await batch.stage(cursorOut.path, cursorOut.data);
+    const written = await batch.commit();
+    ctx.log.info(
+      { step: 'ingest', day, source: 'export', file, messages: imported.kept, skippedAfterDay: imported.later, days: days.length, changedFiles: written.length },
+      `ingested ${imported.kept} messages from the export into ${days.length} days (${days[0]} … ${day})`,
+    );
+    return { messages: imported.kept, days };
+  } finally {
+    bar.stop();
+    await batch.abort();
+    await scratch.remove();
   }
-  const firstDay = kept.reduce((min, m) => (m.at < min ? m.at : min), kept[0].at);
-  const days = daysFrom(dayOf(Date.parse(firstDay), zone), day);
-  const maxId = kept.reduce((max, m) => Math.max(max, m.id ?? 0), 0);
-  const next: Cursor = {
-    chat_id: chatId,
-    chat_title: cursor?.chat_title ?? chatId,
-    last_id: Math.max(cursor?.last_id ?? 0, maxId),
-    last_day: cursor && cursor.last_day > day ? cursor.last_day : day,
-  };
-  const written = await writeDays(ws, days, kept, next, zone);
-  ctx.log.info(
-    { step: 'ingest', day, source: 'export', file, messages: kept.length, skippedAfterDay: later, days: days.length, changedFiles: written.length },
-    `ingested ${kept.length} messages from the export into ${days.length} days (${days[0]} … ${day})`,
-  );
-  return { messages: kept.length, days };
+}
+
+// A new partition straight from an import's lines: the bytes formatPartition gives the same messages
+// (time order, then id; each line is the message's JSON in partition key order), without re-parsing.
+export function importedPartition(lines: { at: number; id: number; json: string }[]): string {
+  lines.sort((a, b) => a.at - b.at || a.id - b.id);
+  let out = '';
+  for (const line of lines) out += line.json + '\n';
+  return out;
 }
 
 // Writes day D's messages as partition files (one per chat day); other days only gain messages.
 export async function ingest(ws: Workspace, day: string, ctx: Context, sourceArg?: string) {
   const source = parseSource(sourceArg ?? ws.params.ingest.source, sourceArg ? '--source' : 'params.yaml ingest.source');
   if (source.kind === 'export' || source.kind === 'tsv') source.file = resolveFrom(sourceArg ? process.cwd() : ws.dir, source.file);
+  // The spill files a killed import left go now, whatever this run reads.
+  await rm(ws.path('.chatcast', 'import'), { recursive: true, force: true });
   if (source.kind === 'mtproto') {
     parseChatRef(ws.params.ingest.chat);
     // GramJS loads only for this source, so the other steps start fast.
@@ -168,7 +201,7 @@ export async function ingest(ws: Workspace, day: string, ctx: Context, sourceArg
   let count = 0;
   const kinds: Record<string, number> = {};
   for (const d of days) {
-    const messages = await readDay(source, d, ws.params);
+    const messages = await readDay(source, d, ws.params, ws.path('.chatcast'));
     count += messages.length;
     for (const m of messages) kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
     files.push({ path: partitionPath(ws, d), data: formatPartition(messages) });

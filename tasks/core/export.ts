@@ -43,7 +43,21 @@ function senderOf(fromId: unknown): string | null {
 export const EARLIEST_MESSAGE_MS = Date.UTC(2013, 7, 14);
 export const CLOCK_SKEW_MS = 10 * 60_000;
 
-const isoOf = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+// ISO of whole-second instants; the date part is remembered (an export holds millions of instants
+// in a few thousand days, and toISOString per message costs more than the rest of its checks).
+let isoDay = NaN;
+let isoPrefix = '';
+const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
+const isoOf = (ms: number) => {
+  const day = Math.floor(ms / 86_400_000);
+  if (ms % 1000 !== 0 || !(ms >= 0 && ms < 253402300800000)) return new Date(ms).toISOString().replace('.000Z', 'Z');
+  if (day !== isoDay) {
+    isoDay = day;
+    isoPrefix = new Date(day * 86_400_000).toISOString().slice(0, 11);
+  }
+  const s = (ms - day * 86_400_000) / 1000;
+  return `${isoPrefix}${pad2(Math.floor(s / 3600))}:${pad2(Math.floor(s / 60) % 60)}:${pad2(s % 60)}Z`;
+};
 
 // One item of result.json's "messages" as chatcast stores it; `index` names it in errors
 // (messages[17].date_unixtime). Albums are one message per photo, as Telegram counts them; forwards

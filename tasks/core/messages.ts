@@ -32,54 +32,90 @@ const PARTITION_RULE = 'expected one message per line, a JSON object {"id", "at"
 const TSV_HEADER = ['datetime', 'user_id', 'text'];
 const TSV_DATETIME = 'yyyy-MM-dd HH:mm:ssZZ';
 
+// csv-parse's options for all_messages.csv, shared by the whole-file parser and the indexed reader.
+export const TSV_PARSE_OPTIONS = { delimiter: '\t', info: true, bom: true, skip_empty_lines: true } as const;
+
+// A csv-parse failure of all_messages.csv, named with its line as chatcast always reported it.
+export function tsvSyntaxError(file: string, error: unknown): ChatcastError {
+  if (error instanceof ChatcastError) return error;
+  const line = (error as { lines?: number }).lines;
+  return new ChatcastError(
+    'INPUT',
+    `Invalid ${file} line ${line ?? '?'}: ${(error as Error).message}; expected tab-separated datetime, user_id, text with "…" around texts that hold tabs, quotes or line breaks`,
+    { cause: error },
+  );
+}
+
+// The header all_messages.csv must start with; `record` is its first record (undefined: an empty file).
+export function checkTsvHeader(record: string[] | undefined, file: string): void {
+  if (record === undefined || record.join('\t') !== TSV_HEADER.join('\t')) {
+    const got = record?.join('\\t') ?? '';
+    throw new ChatcastError('INPUT', `Invalid ${file} line 1: header "${got}": expected "${TSV_HEADER.join('\\t')}"`);
+  }
+}
+
+const FAST_DATETIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})([+-])(\d{2}):(\d{2})$/;
+
+// UTC ISO of a TSV datetime; the common shape is computed directly (luxon's fromFormat costs ~10 µs a
+// row, minutes for millions), anything else goes through luxon, so what is valid or not never changes.
+function tsvInstant(datetime: string): string | undefined {
+  const m = typeof datetime === 'string' ? FAST_DATETIME.exec(datetime) : null;
+  if (m) {
+    const [y, mo, d, h, mi, se, oh, om] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8], m[9]].map(Number);
+    if (y > 1000 && y < 9999 && mo >= 1 && mo <= 12 && d >= 1 && h <= 23 && mi <= 59 && se <= 59 && oh <= 14 && om <= 59) {
+      const local = Date.UTC(y, mo - 1, d, h, mi, se);
+      if (new Date(local).getUTCDate() === d) {
+        const ms = local - (m[7] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+        return new Date(ms).toISOString().replace('.000Z', 'Z');
+      }
+    }
+  }
+  const at = DateTime.fromFormat(datetime, TSV_DATETIME, { setZone: true });
+  return at.isValid ? at.toUTC().toISO({ suppressMilliseconds: true })! : undefined;
+}
+
+// One record of all_messages.csv (after the header) as a message; `line` is where it starts.
+export function tsvRecordMessage(record: string[], line: number, file: string, storeText: boolean): Message {
+  const [datetime, userId, text] = record;
+  const at = tsvInstant(datetime);
+  if (at === undefined) {
+    throw new ChatcastError(
+      'INPUT',
+      `Invalid ${file} line ${line}: datetime "${datetime}": expected YYYY-MM-DD HH:MM:SS+00:00`,
+    );
+  }
+  if (!/^-?\d+$/.test(userId)) {
+    throw new ChatcastError(
+      'INPUT',
+      `Invalid ${file} line ${line}: user_id "${userId}": expected an integer`,
+    );
+  }
+  const message: Message = {
+    id: null,
+    at,
+    sender: userId,
+    kind: text === '' ? 'media' : 'text',
+    reply_to: null,
+  };
+  if (storeText) message.text = text;
+  return message;
+}
+
 // Reads the original system's all_messages.csv (tab-separated, UTC instants, quoted multi-line texts).
 export function parseMessagesTsv(content: string, file: string, storeText = false): Message[] {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(content, { delimiter: '\t', info: true, bom: true, skip_empty_lines: true }) as unknown as typeof rows;
+    rows = parse(content, TSV_PARSE_OPTIONS) as unknown as typeof rows;
   } catch (error) {
-    const line = (error as { lines?: number }).lines;
-    throw new ChatcastError(
-      'INPUT',
-      `Invalid ${file} line ${line ?? '?'}: ${(error as Error).message}; expected tab-separated datetime, user_id, text with "…" around texts that hold tabs, quotes or line breaks`,
-      { cause: error },
-    );
+    throw tsvSyntaxError(file, error);
   }
-  if (rows.length === 0 || rows[0].record.join('\t') !== TSV_HEADER.join('\t')) {
-    const got = rows[0]?.record.join('\\t') ?? '';
-    throw new ChatcastError(
-      'INPUT',
-      `Invalid ${file} line 1: header "${got}": expected "${TSV_HEADER.join('\\t')}"`,
-    );
-  }
+  checkTsvHeader(rows[0]?.record, file);
   const messages: Message[] = [];
   let previousEnd = rows[0].info.lines;
   for (const { record, info } of rows.slice(1)) {
     const line = previousEnd + 1;
     previousEnd = info.lines;
-    const [datetime, userId, text] = record;
-    const at = DateTime.fromFormat(datetime, TSV_DATETIME, { setZone: true });
-    if (!at.isValid) {
-      throw new ChatcastError(
-        'INPUT',
-        `Invalid ${file} line ${line}: datetime "${datetime}": expected YYYY-MM-DD HH:MM:SS+00:00`,
-      );
-    }
-    if (!/^-?\d+$/.test(userId)) {
-      throw new ChatcastError(
-        'INPUT',
-        `Invalid ${file} line ${line}: user_id "${userId}": expected an integer`,
-      );
-    }
-    const message: Message = {
-      id: null,
-      at: at.toUTC().toISO({ suppressMilliseconds: true })!,
-      sender: userId,
-      kind: text === '' ? 'media' : 'text',
-      reply_to: null,
-    };
-    if (storeText) message.text = text;
-    messages.push(message);
+    messages.push(tsvRecordMessage(record, line, file, storeText));
   }
   return messages;
 }

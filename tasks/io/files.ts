@@ -81,3 +81,61 @@ export async function removeTempFiles(dir: string): Promise<string[]> {
   await walk(dir);
   return removed;
 }
+
+// Writes many big files as one atomic set without holding them all in memory (an import of years of
+// partitions): each file is staged to writeFiles' temp name beside its target as it comes, and all are
+// renamed at `commit`. Same rules as writeFiles: an unchanged file is not touched, a failure removes
+// every staged temp file, and a kill leaves only `.*.tmp` names that the next step removes.
+export class FileBatch {
+  private staged: { temp: string; path: string }[] = [];
+
+  // Stages one file (skipped when its bytes are already there); a failure removes all staged so far.
+  async stage(path: string, data: string | Uint8Array): Promise<void> {
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+      const current = await readFile(path).catch(() => undefined);
+      if (current && current.equals(bytes)) return;
+      await mkdir(dirname(path), { recursive: true });
+      const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+      this.staged.push({ temp, path });
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      await this.abort();
+      throw new ChatcastError('EXTERNAL', `Cannot write ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  // Renames every staged file over its target; returns the paths that changed.
+  async commit(): Promise<string[]> {
+    try {
+      for (const { temp, path } of this.staged) await rename(temp, path);
+      return this.staged.map((s) => s.path);
+    } catch (error) {
+      await this.abort();
+      throw new ChatcastError('EXTERNAL', `Cannot write ${this.staged.map((s) => s.path).join(', ')}: ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.staged = [];
+    }
+  }
+
+  // Removes what was staged and not committed (a failed or abandoned batch).
+  async abort(): Promise<void> {
+    const staged = this.staged;
+    this.staged = [];
+    await Promise.all(staged.map((s) => rm(s.temp, { force: true })));
+  }
+}
+
+// A private scratch folder of a step (spill files of a big import, a source's index being built):
+// whatever a killed run left there is removed first, and `remove` deletes it when the step ends.
+export async function scratchDir(path: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  await rm(path, { recursive: true, force: true });
+  await mkdir(path, { recursive: true });
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}

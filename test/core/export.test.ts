@@ -52,3 +52,15 @@ describe('repeated ids in one export', () => {
     expect(() => mergeRepeat(entry({}, 3), entry({ from_id: 'user222' }, 9), 'result.json')).toThrow('both have id 123 but were sent by 111 and by 222');
   });
 });
+
+describe('export message instants', () => {
+  // exportMessage remembers the date part of the last instant (millions of messages, few days): every
+  // instant must still read as toISOString says, in any order, across midnights and years.
+  it('gives the ISO instant of date_unixtime for instants in and out of order', () => {
+    const seconds = [1711702870, 1711702870 + 1, 1711670399, 1711670400, 1376438400, 1704067199, 1704067200, 1711702870 - 86_400 * 400, NOW / 1000];
+    for (let i = 0; i < 200; i++) seconds.push(1376438400 + Math.floor(((i * 2654435761) % 4294967296) / 4294967296 * (NOW / 1000 - 1376438400)));
+    for (const unix of seconds) {
+      expect(read({ date_unixtime: String(unix) }).at).toBe(new Date(unix * 1000).toISOString().replace('.000Z', 'Z'));
+    }
+  });
+});
