@@ -1,29 +1,26 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
+import type { Logger } from 'pino';
 import { hideBin } from 'yargs/helpers';
 import { ChatcastError, isChatcastError } from './core/errors.js';
 import { COMMANDS } from './core/pipeline.js';
 import { createLogger, scrub } from './io/log.js';
 import { settleLease } from './io/lease.js';
 import type { CommandDef, Context } from './commands/command.js';
-import init from './commands/init.js';
-import login from './commands/login.js';
-import pull from './commands/pull.js';
-import ingest from './commands/ingest.js';
-import aggregate from './commands/aggregate.js';
-import evaluate from './commands/evaluate.js';
-import train from './commands/train.js';
-import forecast from './commands/forecast.js';
-import render from './commands/render.js';
-import report from './commands/report.js';
-import push from './commands/push.js';
-import track from './commands/track.js';
-import run from './commands/run.js';
-import demo from './commands/demo.js';
-import backtest from './commands/backtest.js';
+import { REGISTRY } from './commands/registry.js';
 
-// Every command, in the order `--help` lists them (the pipeline's order).
-export const DEFINITIONS = [init, login, pull, ingest, aggregate, evaluate, train, forecast, render, report, push, track, run, demo, backtest] as CommandDef[];
+// The command modules loaded in this process, by name: a step loads only its own.
+const loaded = new Map<string, CommandDef>();
+
+// A command's definition, its module imported on first use.
+async function definition(name: string): Promise<CommandDef> {
+  let def = loaded.get(name);
+  if (!def) {
+    def = (await REGISTRY.find((e) => e.name === name)!.load()).default as CommandDef;
+    loaded.set(name, def);
+  }
+  return def;
+}
 
 function unknownStep(name: string): ChatcastError {
   return new ChatcastError('USAGE', `Unknown step "${name}": expected one of ${COMMANDS.join(', ')}`);
@@ -33,7 +30,7 @@ function unknownStep(name: string): ChatcastError {
 function usageMessage(message: string, step: string | undefined): string {
   if (message === 'Missing required argument: date') return "Missing --date: expected YYYY-MM-DD, the day that ended in the chat's time zone";
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
-  const def = DEFINITIONS.find((d) => d.name === step);
+  const def = step === undefined ? undefined : loaded.get(step);
   if (unknown && def) {
     const flags = Object.keys(def.args).map((a) => `--${a}`).join(', ');
     return `Unknown flag ${unknown[1].split(', ').map((f) => `"${f.length === 1 ? '-' : '--'}${f}"`).join(', ')} for ${def.name}: expected ${flags ? `one of ${flags}, ` : ''}--help`;
@@ -46,6 +43,8 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
   const [first] = argv;
   try {
     if (first !== undefined && !first.startsWith('-') && !(COMMANDS as readonly string[]).includes(first)) throw unknownStep(first);
+    // Loaded before parsing so that a usage error of the step can list the step's flags.
+    if (first !== undefined && !first.startsWith('-')) await definition(first);
     let cli: Argv = yargs(argv)
       .scriptName('chatcast')
       .usage('$0 <step> --date YYYY-MM-DD [--workspace DIR]\n\nHour-by-hour activity of a Telegram chat: ingest, aggregate, evaluate, train, forecast, render, report.')
@@ -58,13 +57,13 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
       .fail((message, error) => {
         throw error ?? new ChatcastError('USAGE', usageMessage(message, first));
       });
-    for (const def of DEFINITIONS) {
+    for (const entry of REGISTRY) {
       cli = cli.command(
-        def.name,
-        def.describe,
-        (y) => y.options(def.args as Record<string, never>),
+        entry.name,
+        entry.describe,
+        async (y) => y.options((await definition(entry.name)).args as Record<string, never>),
         async (args) => {
-          await def.run(args as never, ctx);
+          await (await definition(entry.name)).run(args as never, ctx);
         },
       );
     }
@@ -82,6 +81,14 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
   }
 }
 
-const log = createLogger();
-const code = await main(hideBin(process.argv), { log, now: () => Date.now(), interactive: Boolean(process.stderr.isTTY) });
+let log: Logger | undefined;
+const ctx: Context = {
+  // Made on first use: `chatcast --help` needs no logger.
+  get log() {
+    return (log ??= createLogger());
+  },
+  now: () => Date.now(),
+  interactive: Boolean(process.stderr.isTTY),
+};
+const code = await main(hideBin(process.argv), ctx);
 process.exitCode = code;

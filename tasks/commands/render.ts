@@ -3,7 +3,7 @@ import { actualFigure, forecastFigure } from '../core/charts.js';
 import { ChatcastError } from '../core/errors.js';
 import { PATHS } from '../core/pipeline.js';
 import { dayRows, parseSeries } from '../core/series.js';
-import { renderPngs } from '../io/browser.js';
+import { renderPngs, type ChartPage } from '../io/browser.js';
 import { readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
 import { readForecast } from '../io/artifacts.js';
@@ -14,8 +14,9 @@ export function chartPaths(ws: Workspace, day: string) {
   return { actual: ws.path(PATHS.charts, day, 'actual.png'), forecast: ws.path(PATHS.charts, day, 'forecast.png') };
 }
 
-// Draws D's actual hours beside the forecast made for D, and the forecast for D+1, as PNGs.
-export async function render(ws: Workspace, day: string, ctx: Context) {
+// Draws D's actual hours beside the forecast made for D, and the forecast for D+1, as PNGs; in the
+// Chromium page `charts` when the caller opened one ahead (`chatcast run`), else in its own.
+export async function render(ws: Workspace, day: string, ctx: Context, options: { charts?: Promise<ChartPage> } = {}) {
   const { title, timezone: zone } = ws.params.chat;
   const { width, height, language } = ws.params.render;
   const seriesFile = ws.path(PATHS.series);
@@ -32,13 +33,15 @@ export async function render(ws: Workspace, day: string, ctx: Context) {
     actualFigure({ title, day, zone, language, actual, forecast: await readForecast(ws, day) }),
     forecastFigure({ title, zone, language, forecast: next }),
   ];
-  const [actualPng, forecastPng] = await renderPngs(figures, { width, height });
+  const start = performance.now();
+  const [actualPng, forecastPng] = options.charts ? await (await options.charts).draw(figures, { width, height }) : await renderPngs(figures, { width, height });
+  const chromiumMs = Math.round(performance.now() - start);
   const paths = chartPaths(ws, day);
   await writeFiles([
     { path: paths.actual, data: actualPng },
     { path: paths.forecast, data: forecastPng },
   ]);
-  ctx.log.info({ step: 'render', day, charts: paths, width, height }, `rendered ${day} charts`);
+  ctx.log.info({ step: 'render', day, charts: paths, width, height, chromium_ms: chromiumMs }, `rendered ${day} charts`);
   return paths;
 }
 

@@ -3,7 +3,6 @@ import { addDays } from '../core/dates.js';
 import { caption } from '../core/caption.js';
 import { ChatcastError } from '../core/errors.js';
 import { PATHS } from '../core/pipeline.js';
-import { botConfigFromEnv, postAlbum } from '../io/botapi.js';
 import { writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
 import { readForecast, readLedger, readMetrics, readTrackLedger, writeLedger } from '../io/artifacts.js';
@@ -18,7 +17,9 @@ import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from 
 // so a rerun posts nothing unless forced, even after a crash between the two (see postOnce).
 export async function report(ws: Workspace, day: string, ctx: Context, options: { force?: boolean; env?: NodeJS.ProcessEnv } = {}) {
   const env = options.env ?? process.env;
-  const bot = botConfigFromEnv(env);
+  // The Bot API client loads only when there is a bot to post with.
+  const botapi = env.TELEGRAM_BOT_TOKEN ? await import('../io/botapi.js') : undefined;
+  const bot = botapi?.botConfigFromEnv(env);
   const evaluation = await readMetrics(ws, day);
   const today = await readForecast(ws, addDays(day, 1));
   if (!today) throw new ChatcastError('STATE', `Missing forecast for ${addDays(day, 1)}: run "chatcast forecast --date ${day}" first`);
@@ -49,7 +50,7 @@ export async function report(ws: Workspace, day: string, ctx: Context, options: 
     { path: `${dir}/caption.txt`, data: text + '\n' },
     { path: `${dir}/message.json`, data: JSON.stringify(message, null, 2) + '\n' },
   ]);
-  if (!bot || !ledger) {
+  if (!botapi || !bot || !ledger) {
     ctx.log.warn({ step: 'report', day, outbox: dir }, `TELEGRAM_BOT_TOKEN is not set: the report for ${day} is in ${dir}, nothing was posted`);
     return { dir, caption: text, posted: false };
   }
@@ -59,7 +60,7 @@ export async function report(ws: Workspace, day: string, ctx: Context, options: 
     return { dir, caption: text, posted: false };
   }
   const ids = await postOnce(ws, ledger, day, bot.chatId, ctx, options.force ?? false, () =>
-    postAlbum(bot, text, [
+    botapi.postAlbum(bot, text, [
       { filename: `chatcast-${day}-actual.png`, bytes: actualPng },
       { filename: `chatcast-${day}-forecast.png`, bytes: forecastPng },
     ]),

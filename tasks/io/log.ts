@@ -1,5 +1,10 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { DestinationStream, Logger } from 'pino';
+import type PinoPretty from 'pino-pretty';
+
+// pino loads when the first logger is made, and pino-pretty only on a terminal: `chatcast --help` logs
+// nothing, and Airflow's containers log JSON.
+const require = createRequire(import.meta.url);
 
 // Environment variables whose values must never reach a log line, whatever key they hide under.
 export const SECRET_ENV = [
@@ -59,6 +64,7 @@ function scrubDeep(value: unknown, depth = 0): unknown {
 // One logger per process: JSON lines for Airflow's log view, readable colours on a terminal.
 export function createLogger(options: { pretty?: boolean; level?: string; destination?: DestinationStream } = {}): Logger {
   const human = options.pretty ?? Boolean(process.stdout.isTTY);
+  const { pino } = require('pino') as typeof import('pino');
   const config = {
     level: options.level ?? process.env.CHATCAST_LOG_LEVEL ?? 'info',
     base: { app: 'chatcast' },
@@ -77,6 +83,9 @@ export function createLogger(options: { pretty?: boolean; level?: string; destin
       },
     },
   };
-  if (human) return pino(config, pretty({ colorize: true, sync: true, ignore: 'pid,hostname,app' }));
+  if (human) {
+    const pretty = require('pino-pretty') as typeof PinoPretty;
+    return pino(config, pretty({ colorize: true, sync: true, ignore: 'pid,hostname,app' }));
+  }
   return pino(config, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -80,12 +80,19 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
   return { pulled: true };
 }
 
-// Records the artifacts in dvc.lock, commits it to git tagged with the day, and pushes the data
-// to the DVC remote. A rerun that changed nothing makes no commit.
-export async function pushState(dir: string, day: string, log: Logger): Promise<{ commit: string; changed: boolean; stages: string[] }> {
-  // A remote that is gone stops the push before anything is committed.
+// Sets $CHATCAST_DVC_REMOTE and checks that the remote is there: what a push does first. `chatcast run`
+// starts it while the steps before the push compute, as it takes a DVC process of its own.
+export async function checkRemote(dir: string): Promise<void> {
   await useEnvironmentRemote(dir);
   await assertRemoteReachable(dir);
+}
+
+// Records the artifacts in dvc.lock, commits it to git tagged with the day, and pushes the data
+// to the DVC remote. A rerun that changed nothing makes no commit. `remoteChecked`: a checkRemote of
+// this push that the caller started earlier.
+export async function pushState(dir: string, day: string, log: Logger, options: { remoteChecked?: Promise<void> } = {}): Promise<{ commit: string; changed: boolean; stages: string[] }> {
+  // A remote that is gone stops the push before anything is committed.
+  await (options.remoteChecked ?? checkRemote(dir));
   // A push killed mid-way leaves .git/index.lock or a dvc.lock DVC was rewriting (empty, or half its
   // stages): start from the last commit, as pull does; `dvc commit --force` below rewrites every stage.
   await restoreCommitted(dir, log);

@@ -190,4 +190,14 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
     }
     expect(await snapshot(ws)).toEqual(latest);
   });
+
+  // Last: it leaves the next day's steps unpushed in the workspace.
+  it('a Chromium that cannot start fails the run at render (exit 7), after the steps before it, with nothing pushed', async () => {
+    const failed = await chatcast(['run', '--date', '2024-04-01', '--workspace', ws], { CHATCAST_CHROMIUM: join(root, 'no-such-chromium') });
+    expect(failed.exitCode, failed.stderr).toBe(7);
+    expect(failed.stderr).toContain(`chatcast run: Chromium "${join(root, 'no-such-chromium')}" did not start`);
+    expect(existsSync(join(ws, 'forecast', '2024-04-02.json'))).toBe(true);
+    expect(existsSync(join(ws, 'render', '2024-04-01'))).toBe(false);
+    expect((await git(ws, 'tag')).split('\n').at(-1)).toBe('2024-03-31');
+  });
 });

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
-import { renderPngs } from '../../tasks/io/browser.js';
+import { openChartPage, renderPngs } from '../../tasks/io/browser.js';
 import { actualFigure, forecastFigure } from '../../tasks/core/charts.js';
 import { dayHours } from '../../tasks/core/dates.js';
 import type { ForecastDoc } from '../../tasks/core/forecast.js';
@@ -42,6 +42,28 @@ describe('charts in headless Chromium', () => {
     // The same figures render to the same bytes: reruns leave charts unchanged for DVC.
     const again = await renderPngs(figures, { width: 900, height: 500 });
     expect(again[0].equals(pngs[0])).toBe(true);
+  });
+
+  it('drawn in a page opened ahead (as `chatcast run` does), come out byte for byte as renderPngs draws them', async () => {
+    const actual = hours.map((h, i) => ({ ...h, day: '2024-10-27', messages: (i * 3) % 7 }));
+    const figures = [
+      actualFigure({ title: 'Учебный чат', day: '2024-10-27', zone, language: 'ru', actual, forecast }),
+      forecastFigure({ title: 'Учебный чат', zone, language: 'ru', forecast }),
+    ];
+    const page = await openChartPage();
+    let ahead: Buffer[];
+    let again: Buffer[];
+    try {
+      ahead = await page.draw(figures, { width: 1200, height: 600 });
+      again = await page.draw(figures, { width: 1200, height: 600 });
+    } finally {
+      await page.close();
+    }
+    const own = await renderPngs(figures, { width: 1200, height: 600 });
+    expect(own).toHaveLength(2);
+    expect(ahead.map((png, i) => png.equals(own[i]))).toEqual([true, true]);
+    expect(again.map((png, i) => png.equals(own[i]))).toEqual([true, true]);
+    expect(ahead[0].equals(ahead[1])).toBe(false);
   });
 
   it('have a font with Cyrillic glyphs on this machine (fontconfig, which Chromium uses)', () => {
