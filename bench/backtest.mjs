@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as aq from 'arquero';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initTf } from '../dist/io/tf.js';
 import { backtest, originsOf, parseHourlySeries, scoreAll, seriesDays } from '../dist/core/backtest.js';
 import { LEVELS } from '../dist/core/distribution.js';

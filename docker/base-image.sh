@@ -9,11 +9,11 @@
 # npm package `node-linux-<arch>@24`, npm from the npm package `npm@11` (the major Node 24 ships), a
 # `node` user with uid/gid 1000 as in the official image, then `docker import`.
 #
-# The build host's CA bundle is copied into this stand-in (and only here: the Dockerfile knows nothing of
-# it) so that npm and pip in containers trust a TLS-intercepting proxy the host trusts. It lives outside
-# /usr/local/share/ca-certificates on purpose, so that installing ca-certificates in a derived image does
-# not fold it into that image's system bundle; NODE_EXTRA_CA_CERTS, PIP_CERT and REQUESTS_CA_BUNDLE
-# point at it.
+# The build host's CA bundle is copied into this stand-in (and only here; the Dockerfile, which squashes
+# the base into a layer of its own, only deletes it there) so that npm and pip in containers trust a
+# TLS-intercepting proxy the host trusts. It lives outside /usr/local/share/ca-certificates on purpose, so
+# that installing ca-certificates in a derived image does not fold it into that image's system bundle;
+# NODE_EXTRA_CA_CERTS, PIP_CERT and REQUESTS_CA_BUNDLE point at it.
 #
 # Needs root, docker, debootstrap, npm and tar (a fresh Debian: apt-get install docker.io debootstrap npm).
 # Environment overrides: DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR, NODE_MAJOR, NPM_SPEC, CA_BUNDLE, TMPDIR.

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tfjs.js';
 import { ChatcastError } from './errors.js';
 
 // The original system's model: for each hour, the value that followed the nearest past pattern of

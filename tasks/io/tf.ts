@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../core/tfjs.js';
 import { ChatcastError } from '../core/errors.js';
 
 // Which TensorFlow.js backend computed a run, for the log and the forecast's provenance.

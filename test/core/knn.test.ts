@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import { nearestDays, recursiveKnn, type DirectKnnParams, type RecursiveKnnParams } from '../../tasks/core/knn.js';
 
