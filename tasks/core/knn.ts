@@ -40,8 +40,8 @@ function windowsBefore(values: Float64Array, ends: number[], window: number): tf
 // x[row, idx[row, i]] for every row: a flat gather (wasm's batched gather breaks on large tensors).
 function pick(x: tf.Tensor, idx: tf.Tensor): tf.Tensor2D {
   const [rows, width] = x.shape as [number, number];
-  const offsets = tf.range(0, rows * width, width, 'int32').reshape([-1, 1]);
-  return tf.gather(x.reshape([-1]), idx.toInt().add(offsets)) as tf.Tensor2D;
+  const offsets = tf.reshape(tf.range(0, rows * width, width, 'int32'), [-1, 1]);
+  return tf.gather(tf.reshape(x, [-1]) as tf.Tensor, tf.add(tf.cast(idx, 'int32'), offsets)) as tf.Tensor2D;
 }
 
 // The series shifted by its mean (distances do not change), so float32 scores of large counts keep
@@ -115,12 +115,12 @@ function recursiveChunk(series: { exact: Float64Array; shifted: Float64Array; me
 
   const state = tf.tidy(() => {
     const padded = tf.concat([tf.zeros([P]), tf.tensor1d(Float32Array.from(shifted.subarray(0, last))), tf.zeros([P + window])]);
-    const patterns = tf.stack(Array.from({ length: window }, (_, t) => padded.slice(t, C)));
-    const targetOf = padded.slice(window, C + P);
-    const leavingOf = padded.slice(0, C + P);
-    const table = tf.stack([leavingOf.mul(-2), targetOf.mul(2), leavingOf.square().sub(targetOf.square())]) as tf.Tensor2D; // [3, C + P]
+    const patterns = tf.stack(Array.from({ length: window }, (_, t) => tf.slice(padded, t, C)));
+    const targetOf = tf.slice(padded, window, C + P);
+    const leavingOf = tf.slice(padded, 0, C + P);
+    const table = tf.stack([tf.mul(leavingOf, -2), tf.mul(targetOf, 2), tf.sub(tf.square(leavingOf), tf.square(targetOf))]) as tf.Tensor2D; // [3, C + P]
     const query = tf.tensor2d(Float32Array.from(origins.flatMap((o) => Array.from(shifted.subarray(o - window, o)))), [B, window]);
-    const score0 = tf.matMul(query, patterns.mul(2)).sub(patterns.square().sum(0).reshape([1, -1]));
+    const score0 = tf.sub(tf.matMul(query, tf.mul(patterns, 2)), tf.reshape(tf.sum(tf.square(patterns), 0), [1, -1]));
     const staticMask = new Float32Array(B * C);
     edge.forEach((e, row) => {
       staticMask.fill(-FAR, row * C, row * C + P);
@@ -131,7 +131,7 @@ function recursiveChunk(series: { exact: Float64Array; shifted: Float64Array; me
     return {
       table,
       query,
-      main: score0.add(tf.tensor2d(staticMask, [B, C])),
+      main: tf.add(score0, tf.tensor2d(staticMask, [B, C])),
       prefixIdx,
       bandIdx,
       prefix: pick(score0, prefixIdx),
@@ -155,12 +155,12 @@ function recursiveChunk(series: { exact: Float64Array; shifted: Float64Array; me
       // is widened by a hair so that a column exactly at it still counts).
       const found = tf.tidy(() => {
         // (For k = 1 the best column's score is gathered after argMax: a second pass, max(), costs more.)
-        const best = k === 1 ? state.main.argMax(1).reshape([-1, 1]) : undefined;
+        const best = k === 1 ? tf.reshape(tf.argMax(state.main, 1), [-1, 1]) : undefined;
         const t = best ? { values: pick(state.main, best), indices: best } : tf.topk(state.main, Math.min(k, C));
-        const kth = t.values.slice([0, t.values.shape[1]! - 1], [-1, 1]);
+        const kth = tf.slice(t.values, [0, t.values.shape[1]! - 1], [-1, 1]);
         const widened = tf.tensor2d(margin.map((m) => m * (1 + 1e-6) + 1e-6), [B, 1]);
-        const count = state.main.sub(kth.sub(widened)).step().sum(1, true);
-        return tf.concat([t.values, t.indices.toFloat(), count], 1);
+        const count = tf.sum(tf.step(tf.sub(state.main, tf.sub(kth, widened))), 1, true);
+        return tf.concat([t.values, tf.cast(t.indices, 'float32'), count], 1);
       });
       const flat = found.dataSync() as Float32Array;
       found.dispose();
@@ -208,16 +208,16 @@ function recursiveChunk(series: { exact: Float64Array; shifted: Float64Array; me
       if (h === P - 1) break;
       const updated = tf.tidy(() => {
         const nextT = tf.tensor2d(Float32Array.from(next, (v) => v - mean), [B, 1]);
-        const coeffs = tf.concat([state.query.slice([0, 0], [-1, 1]), nextT, tf.ones([B, 1])], 1);
-        const rows = state.table.slice([0, h], [3, C]);
-        const row = (r: number, idx: tf.Tensor2D) => tf.gather(rows.slice([r, 0], [1, -1]).reshape([-1]), idx);
+        const coeffs = tf.concat([tf.slice(state.query, [0, 0], [-1, 1]), nextT, tf.ones([B, 1])], 1);
+        const rows = tf.slice(state.table, [0, h], [3, C]);
+        const row = (r: number, idx: tf.Tensor2D) => tf.gather(tf.reshape(tf.slice(rows, [r, 0], [1, -1]), [-1]), idx);
         const side = (idx: tf.Tensor2D, current: tf.Tensor) =>
-          current.add(coeffs.slice([0, 0], [-1, 1]).mul(row(0, idx))).add(nextT.mul(row(1, idx))).add(row(2, idx));
+          tf.add(tf.add(tf.add(current, tf.mul(tf.slice(coeffs, [0, 0], [-1, 1]), row(0, idx))), tf.mul(nextT, row(1, idx))), row(2, idx));
         return {
-          main: state.main.add(tf.matMul(coeffs, rows)),
+          main: tf.add(state.main, tf.matMul(coeffs, rows)),
           prefix: side(state.prefixIdx, state.prefix),
           band: P > 1 ? side(state.bandIdx, state.band) : state.band.clone(),
-          query: tf.concat([state.query.slice([0, 1], [-1, window - 1]), nextT], 1),
+          query: tf.concat([tf.slice(state.query, [0, 1], [-1, window - 1]), nextT], 1),
         };
       });
       for (const key of ['main', 'prefix', 'band', 'query'] as const) {
@@ -255,9 +255,9 @@ export function nearestDays(values: ArrayLike<number>, starts: number[], lengths
   if (rows.length === 0) return out;
   const score = tf.tidy(() => {
     const windows = windowsBefore(series.shifted, candidates.map((i) => starts[i]), window);
-    const norms = windows.square().sum(1).reshape([1, -1]);
+    const norms = tf.reshape(tf.sum(tf.square(windows), 1), [1, -1]);
     const query = windowsBefore(series.shifted, rows.map((i) => ends[i]), window);
-    return tf.matMul(query, windows, false, true).mul(2).sub(norms);
+    return tf.sub(tf.mul(tf.matMul(query, windows, false, true), 2), norms);
   });
   const full = score.dataSync() as Float32Array;
   score.dispose();

@@ -29,23 +29,9 @@ export async function exists(path: string): Promise<boolean> {
 // half a file: every file goes to a temp name beside its target first, then all are renamed.
 // An unchanged file is not touched, so reruns keep timestamps and DVC sees nothing new.
 export async function writeFiles(files: { path: string; data: string | Uint8Array }[]): Promise<string[]> {
-  const staged: { temp: string; path: string }[] = [];
+  const staged: Staged[] = [];
   try {
-    for (const { path, data } of files) {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-      const current = await readFile(path).catch(() => undefined);
-      if (current && current.equals(bytes)) continue;
-      await mkdir(dirname(path), { recursive: true });
-      const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-      staged.push({ temp, path });
-      const handle = await open(temp, 'wx');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
+    for (const { path, data } of files) await stageFile(staged, path, data);
     for (const { temp, path } of staged) await rename(temp, path);
     return staged.map((s) => s.path);
   } catch (error) {
@@ -53,6 +39,26 @@ export async function writeFiles(files: { path: string; data: string | Uint8Arra
     throw new ChatcastError('EXTERNAL', `Cannot write ${files.map((f) => f.path).join(', ')}: ${(error as Error).message}`, {
       cause: error,
     });
+  }
+}
+
+type Staged = { temp: string; path: string };
+
+// Writes `data` to a synced temp file beside `path` and adds it to `staged` (before writing, so a
+// failure's cleanup finds it); a file that already holds these bytes is skipped.
+async function stageFile(staged: Staged[], path: string, data: string | Uint8Array): Promise<void> {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+  const current = await readFile(path).catch(() => undefined);
+  if (current && current.equals(bytes)) return;
+  await mkdir(dirname(path), { recursive: true });
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  staged.push({ temp, path });
+  const handle = await open(temp, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -87,24 +93,12 @@ export async function removeTempFiles(dir: string): Promise<string[]> {
 // renamed at `commit`. Same rules as writeFiles: an unchanged file is not touched, a failure removes
 // every staged temp file, and a kill leaves only `.*.tmp` names that the next step removes.
 export class FileBatch {
-  private staged: { temp: string; path: string }[] = [];
+  private staged: Staged[] = [];
 
   // Stages one file (skipped when its bytes are already there); a failure removes all staged so far.
   async stage(path: string, data: string | Uint8Array): Promise<void> {
     try {
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-      const current = await readFile(path).catch(() => undefined);
-      if (current && current.equals(bytes)) return;
-      await mkdir(dirname(path), { recursive: true });
-      const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-      this.staged.push({ temp, path });
-      const handle = await open(temp, 'wx');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await stageFile(this.staged, path, data);
     } catch (error) {
       await this.abort();
       throw new ChatcastError('EXTERNAL', `Cannot write ${path}: ${(error as Error).message}`, { cause: error });
