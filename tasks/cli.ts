@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import type { Logger } from 'pino';
-import { hideBin } from 'yargs/helpers';
 import { ChatcastError, isChatcastError } from './core/errors.js';
 import { COMMANDS } from './core/pipeline.js';
 import { createLogger, scrub } from './io/log.js';
 import { settleLease } from './io/lease.js';
 import type { CommandDef, Context } from './commands/command.js';
 import { REGISTRY } from './commands/registry.js';
+import { helpWidth, savedHelp, USAGE } from './help.js';
 
 // The command modules loaded in this process, by name: a step loads only its own.
 const loaded = new Map<string, CommandDef>();
@@ -41,19 +41,26 @@ function usageMessage(message: string, step: string | undefined): string {
 // Parses argv, runs one command, and turns any failure into a clear message and a non-zero exit code.
 export async function main(argv: string[], ctx: Context): Promise<number> {
   const [first] = argv;
+  // Plain `chatcast --help` prints the help the build saved; CHATCAST_HELP=yargs has yargs print it (the build, tests).
+  const saved = argv.length === 1 && first === '--help' && helpWidth() === 110 && process.env.CHATCAST_HELP !== 'yargs' ? savedHelp() : undefined;
+  if (saved !== undefined) {
+    process.stdout.write(saved);
+    return 0;
+  }
   try {
     if (first !== undefined && !first.startsWith('-') && !(COMMANDS as readonly string[]).includes(first)) throw unknownStep(first);
     // Loaded before parsing so that a usage error of the step can list the step's flags.
     if (first !== undefined && !first.startsWith('-')) await definition(first);
+    const { default: yargs } = await import('yargs');
     let cli: Argv = yargs(argv)
       .scriptName('chatcast')
-      .usage('$0 <step> --date YYYY-MM-DD [--workspace DIR]\n\nHour-by-hour activity of a Telegram chat: ingest, aggregate, evaluate, train, forecast, render, report.')
+      .usage(USAGE)
       .strict()
       .demandCommand(1, `Missing step: expected one of ${COMMANDS.join(', ')}`)
       .recommendCommands()
       .help()
       .version(false)
-      .wrap(Math.min(110, process.stdout.columns || 110))
+      .wrap(helpWidth())
       .fail((message, error) => {
         throw error ?? new ChatcastError('USAGE', usageMessage(message, first));
       });
@@ -90,5 +97,5 @@ const ctx: Context = {
   now: () => Date.now(),
   interactive: Boolean(process.stderr.isTTY),
 };
-const code = await main(hideBin(process.argv), ctx);
+const code = await main(process.argv.slice(2), ctx);
 process.exitCode = code;

@@ -5,7 +5,7 @@ import { ChatcastError } from '../core/errors.js';
 import { BASELINES } from '../core/models.js';
 import { SEED_KNN } from '../core/knn.js';
 import { defaultParams } from '../core/params.js';
-import { readText } from '../io/files.js';
+import { readSeriesText } from '../io/artifacts.js';
 import { progressBar } from '../io/progress.js';
 import { initTf } from '../io/tf.js';
 import { defineCommand, type Context } from './command.js';
@@ -69,7 +69,7 @@ export async function runBacktest(args: BacktestArgs, ctx: Context) {
     if (!(name in BACKTEST_MODELS)) throw new ChatcastError('USAGE', `Invalid --model "${name}": expected one of ${Object.keys(BACKTEST_MODELS).join(', ')}`);
   }
   const { backend } = await initTf();
-  const series = parseHourlySeries(await readText(args.series, 'hourly series'), args.series);
+  const series = parseHourlySeries(await readSeriesText(args.series), args.series);
   const bar = progressBar('backtest', names.length, ctx.interactive && !args.json);
   const result = backtest(series, zone, args.days, names.map((name) => ({ name, spec: BACKTEST_MODELS[name] })), (name) => bar.tick(name));
   bar.stop();
@@ -83,7 +83,7 @@ export default defineCommand<BacktestArgs>({
   name: 'backtest',
   describe: "Score forecasters on an hourly series: rolling daily origins over the last N days, each forecasting its day",
   args: {
-    series: { type: 'string', demandOption: true, describe: 'aggregate/hourly.tsv or the original all_messages_cnt.csv (datetime, txt_cnt)' },
+    series: { type: 'string', demandOption: true, describe: "a workspace's aggregate/hourly folder, a TSV of chatcast's series, or the original all_messages_cnt.csv (datetime, txt_cnt)" },
     days: { type: 'number', default: 300, describe: 'How many last days are origins' },
     tz: { type: 'string', default: 'UTC', describe: 'Time zone whose midnights are the origins' },
     model: { type: 'string', array: true, describe: `Models to score (default: ${STANDARD.join(', ')}); also any candidate of the per-chat choice: ${CANDIDATES.map((c) => c.name).join(', ')}` },

@@ -1,21 +1,17 @@
 import { addDays, dayHours } from '../core/dates.js';
 import { evaluateDay, formatHistory, parseHistory, upsertHistory } from '../core/evaluation.js';
 import { PATHS } from '../core/pipeline.js';
-import { dayRows, parseSeries, type SeriesRow } from '../core/series.js';
+import { dayRows, type SeriesRow } from '../core/series.js';
 import { naiveScale } from '../core/metrics.js';
 import { ChatcastError } from '../core/errors.js';
 import { exists, readText, writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
-import { metricsFile, readForecast } from '../io/artifacts.js';
+import { metricsFile, readForecast, readSeries } from '../io/artifacts.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
 // Scores the forecast made for D against D's hours; the first day (no forecast) is a recorded skip.
 export async function evaluate(ws: Workspace, day: string, ctx: Context) {
-  const seriesFile = ws.path(PATHS.series);
-  const series = parseSeries(
-    await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`),
-    seriesFile,
-  );
+  const series = await readSeries(ws, day);
   const actual = dayRows(series, day);
   if (actual.length === 0 && dayHours(day, ws.params.chat.timezone).length > 0) {
     throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);

@@ -1,6 +1,7 @@
 import { addDays, dayHours } from '../core/dates.js';
 import { predictDay } from '../core/forecast.js';
-import { readModel, writeForecast } from '../io/artifacts.js';
+import { valuesThrough } from '../core/series.js';
+import { readModel, readSeries, writeForecast } from '../io/artifacts.js';
 import { initTf } from '../io/tf.js';
 import type { Workspace } from '../io/workspace.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
@@ -8,7 +9,8 @@ import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from 
 // Forecasts every hour of D+1 (24, or 23/25 on clock-change days) into forecast/D+1.json.
 export async function forecast(ws: Workspace, day: string, ctx: Context) {
   const { backend } = await initTf();
-  const { card, values } = await readModel(ws, day);
+  const card = await readModel(ws, day);
+  const { values } = valuesThrough(await readSeries(ws, day), day, ws.params.chat.timezone);
   const target = addDays(day, 1);
   const doc = predictDay(card, values, dayHours(target, ws.params.chat.timezone), day, target);
   const file = await writeForecast(ws, doc);

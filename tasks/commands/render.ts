@@ -2,11 +2,11 @@ import { addDays, dayHours } from '../core/dates.js';
 import { actualFigure, forecastFigure } from '../core/charts.js';
 import { ChatcastError } from '../core/errors.js';
 import { PATHS } from '../core/pipeline.js';
-import { dayRows, parseSeries } from '../core/series.js';
+import { dayRows } from '../core/series.js';
 import { renderPngs, type ChartPage } from '../io/browser.js';
-import { readText, writeFiles } from '../io/files.js';
+import { writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
-import { readForecast } from '../io/artifacts.js';
+import { readForecast, readSeries } from '../io/artifacts.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
 // Where render puts the two charts of a day.
@@ -19,8 +19,7 @@ export function chartPaths(ws: Workspace, day: string) {
 export async function render(ws: Workspace, day: string, ctx: Context, options: { charts?: Promise<ChartPage> } = {}) {
   const { title, timezone: zone } = ws.params.chat;
   const { width, height, language } = ws.params.render;
-  const seriesFile = ws.path(PATHS.series);
-  const series = parseSeries(await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`), seriesFile);
+  const series = await readSeries(ws, day);
   const actual = dayRows(series, day);
   if (actual.length === 0 && dayHours(day, zone).length > 0) {
     throw new ChatcastError('STATE', `The hourly series has no hours for ${day}: run "chatcast aggregate --date ${day}" first`);

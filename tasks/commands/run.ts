@@ -1,5 +1,5 @@
 import { openWorkspace } from '../io/workspace.js';
-import { checkRemote, pullState, pushState } from '../io/versioning.js';
+import { pullState, pushState } from '../io/versioning.js';
 import { acquireLease, releaseLease } from '../io/lease.js';
 import { openChartPage } from '../io/browser.js';
 import { keepLedger, keepTrackLedger, readLedger, readTrackLedger } from '../io/artifacts.js';
@@ -47,21 +47,15 @@ export async function runDay(ws: Workspace, day: string, ctx: Context, source?: 
     await time('ingest', () => ingest(fresh, day, ctx, source));
     await time('aggregate', () => aggregate(fresh, day, ctx));
     const evaluation = await time('evaluate', () => evaluate(fresh, day, ctx));
-    // Each push's remote check (a DVC process) runs beside the work before that push; its failure
-    // still stops the push before anything is committed.
-    const beforePush = checkRemote(fresh.dir);
-    beforePush.catch(() => undefined);
     await time('train', () => train(fresh, day, ctx));
     const next = await time('forecast', () => forecast(fresh, day, ctx));
     const paths = await time('render', () => render(fresh, day, ctx, { charts }));
     await closeCharts();
-    const pushed = await time('push', () => pushState(fresh.dir, day, ctx.log, { remoteChecked: beforePush }));
-    const beforePost = checkRemote(fresh.dir);
-    beforePost.catch(() => undefined);
+    const pushed = await time('push', () => pushState(fresh.dir, day, ctx.log));
     // Tracked before the report so the post links the day's run; a tracker that is down costs the post nothing.
     const tracking = await time('track', () => track(fresh, day, ctx, { lease: false, push: false }).catch((error: unknown) => ({ error })));
     const outbox = await time('report', () => report(fresh, day, ctx));
-    const posted = await time('push', () => pushState(fresh.dir, day, ctx.log, { remoteChecked: beforePost }));
+    const posted = await time('push', () => pushState(fresh.dir, day, ctx.log));
     await releaseLease(fresh.dir, day);
     ctx.log.debug({ step: 'run', day, ms }, `ran ${day}`);
     if ('error' in tracking) throw tracking.error;

@@ -4,9 +4,10 @@ import { ChatcastError, isChatcastError } from '../core/errors.js';
 import { parseHistory } from '../core/evaluation.js';
 import { chosenTrackers } from '../core/params.js';
 import { PATHS } from '../core/pipeline.js';
-import { dayRows, parseSeries } from '../core/series.js';
+import { dayRows } from '../core/series.js';
+import type { ColumnTable } from 'arquero';
 import { daysToTrack, trackedDay, type HistoryRow, type TrackedDay, type Tracker, type TrackerName } from '../core/tracking.js';
-import { readForecast, readTrackLedger, writeTrackLedger } from '../io/artifacts.js';
+import { readForecast, readSeries, readTrackLedger, writeTrackLedger } from '../io/artifacts.js';
 import { exists, readText } from '../io/files.js';
 import { acquireLease, releaseLease } from '../io/lease.js';
 import { scrub } from '../io/log.js';
@@ -32,7 +33,7 @@ function makeTracker(name: TrackerName, ws: Workspace, ctx: Context, env: NodeJS
 
 // Builds what a tracker gets for a past or present day from the workspace alone; undefined (with the
 // reason) when the day's artifacts are not there.
-async function loadDay(ws: Workspace, env: NodeJS.ProcessEnv, day: string, rows: Map<string, HistoryRow>, firstDay: string, series: ReturnType<typeof parseSeries>): Promise<TrackedDay | string> {
+async function loadDay(ws: Workspace, env: NodeJS.ProcessEnv, day: string, rows: Map<string, HistoryRow>, firstDay: string, series: ColumnTable): Promise<TrackedDay | string> {
   const row = rows.get(day);
   if (!row) return `${PATHS.history} has no row for ${day}`;
   const next = await readForecast(ws, addDays(day, 1));
@@ -70,8 +71,7 @@ export async function track(ws: Workspace, day: string, ctx: Context, options: {
   const history = parseHistory(await readText(historyFile, 'metrics history', `run "chatcast evaluate --date ${day}" first`), historyFile);
   const rows = new Map((history.objects() as HistoryRow[]).map((r) => [r.day, r]));
   if (!rows.has(day)) throw new ChatcastError('STATE', `${PATHS.history} has no row for ${day}: run "chatcast evaluate --date ${day}" first`);
-  const seriesFile = ws.path(PATHS.series);
-  const series = parseSeries(await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`), seriesFile);
+  const series = await readSeries(ws, day);
   const firstDay = String(series.get('day', 0));
 
   const lease = options.lease ?? true; // `run` holds the day's lease already

@@ -1,25 +1,19 @@
 import { describeModel } from '../core/forecast.js';
-import { PATHS } from '../core/pipeline.js';
-import { parseSeries, valuesThrough } from '../core/series.js';
-import { writeModel } from '../io/artifacts.js';
-import { readText } from '../io/files.js';
+import { valuesThrough } from '../core/series.js';
+import { readSeries, writeModel } from '../io/artifacts.js';
 import { initTf } from '../io/tf.js';
 import type { Workspace } from '../io/workspace.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
 // Fits the forecaster on every hour up to the end of D: with train.model auto, chooses the chat's
 // model by backtest on its own last weeks. An analogue model's fitted state is its library of past
-// days, so the model is the training series (train/values.bin) and its card (train/model.json).
+// days: the hourly series through D, which the card (train/model.json) pins by its sha256.
 export async function train(ws: Workspace, day: string, ctx: Context) {
   const { backend, skipped } = await initTf();
-  const seriesFile = ws.path(PATHS.series);
-  const series = parseSeries(
-    await readText(seriesFile, 'hourly series', `run "chatcast aggregate --date ${day}" first`),
-    seriesFile,
-  );
+  const series = await readSeries(ws, day);
   const { values, starts } = valuesThrough(series, day, ws.params.chat.timezone);
   const card = describeModel(values, starts, ws.params.train, day, ws.params.chat.timezone);
-  await writeModel(ws, card, values);
+  await writeModel(ws, card);
   const scores = card.choice?.scores ?? {};
   const compared = card.choice?.compared;
   ctx.log.info(

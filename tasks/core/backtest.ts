@@ -34,7 +34,7 @@ export interface HourlySeries {
   starts: string[];
 }
 
-// Reads the project's aggregate/hourly.tsv or the original system's all_messages_cnt.csv
+// Reads the text of chatcast's hourly series (aggregate/hourly's months joined) or the original system's all_messages_cnt.csv
 // (datetime, txt_cnt); the hours must follow each other without a gap. Hours may start at any minute
 // (a chat in UTC+05:30 has its hours at :30 UTC), as long as each is one hour after the one before.
 export function parseHourlySeries(content: string, file: string): HourlySeries {

@@ -21,7 +21,8 @@ const choiceSchema = z.object({
   scores: z.record(z.string(), z.number().nullable()),
 });
 
-// train/model.json: what `train` leaves for `forecast`. The training series itself is values.bin.
+// train/model.json: what `train` leaves for `forecast`. The training data is the hourly series through
+// `trained_through` (aggregate/hourly), pinned by its hash.
 export const modelCardSchema = z.object({
   params: trainParams, // params.yaml's train section as it was
   model: z.object({ name: z.string(), spec: modelSpec }), // the forecaster `forecast` runs
@@ -32,7 +33,7 @@ export const modelCardSchema = z.object({
   hours: z.number().int().nonnegative(),
   first_hour: z.string(),
   last_hour: z.string(),
-  sha256: z.string(), // of values.bin: the exact data the model saw
+  sha256: z.string(), // of the training hours as little-endian float32: the exact data the model saw
 });
 export type ModelCard = z.infer<typeof modelCardSchema>;
 
@@ -102,17 +103,11 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-// Little-endian float32, the layout of train/values.bin.
+// Little-endian float32: the bytes the card's sha256 is taken of.
 export function valuesToBytes(values: Float32Array): Uint8Array {
   const view = new DataView(new ArrayBuffer(values.length * 4));
   values.forEach((v, i) => view.setFloat32(i * 4, v, true));
   return new Uint8Array(view.buffer);
-}
-
-// Reads train/values.bin back.
-export function bytesToValues(bytes: Uint8Array): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
 // The UTC starts of a gap-free series of `hours` slots that begins at `first`: the chat days' own
@@ -167,7 +162,10 @@ export function describeModel(values: Float32Array, starts: string[], params: Tr
 // days by clock hour); nothing is ever below zero.
 export function predictDay(card: ModelCard, values: Float32Array, slots: HourSlot[], madeOn: string, day: string): ForecastDoc {
   if (sha256(valuesToBytes(values)) !== card.sha256) {
-    throw new ChatcastError('STATE', `train/values.bin does not match train/model.json (sha256 differs): rerun "chatcast train --date ${madeOn}"`);
+    throw new ChatcastError(
+      'STATE',
+      `The hourly series through ${card.trained_through} (${values.length} hours in aggregate/hourly) is not the one train/model.json was trained on (${card.hours} hours, sha256 ${card.sha256.slice(0, 12)}…): rerun "chatcast train --date ${madeOn}"`,
+    );
   }
   if (slots.length === 0) return emptyDay(card, madeOn, day);
   const days = chatDays(hourStarts(card.first_hour, card.hours, card.timezone), card.timezone);

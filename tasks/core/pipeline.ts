@@ -9,11 +9,10 @@ export const COMMANDS = ['init', 'login', 'pull', ...STEPS.filter((s) => s !== '
 // Artifacts shared between steps; paths are relative to the workspace.
 export const PATHS = {
   ingest: 'ingest',
-  series: 'aggregate/hourly.tsv',
+  series: 'aggregate/hourly', // one TSV per month of chat days: YYYY-MM.tsv
   history: 'evaluate/history.tsv',
   metrics: 'evaluate/metrics.json',
   model: 'train/model.json',
-  modelValues: 'train/values.bin',
   forecasts: 'forecast',
   charts: 'render',
   outbox: 'report/outbox',

@@ -74,6 +74,19 @@ export function formatSeries(series: ColumnTable): string {
   return formatTsv(series, COLUMNS);
 }
 
+// The series split by the month of its chat days, each as its own file's text: a new day rewrites only
+// its month, so DVC stores one small file a day instead of the whole history again.
+export function formatSeriesMonths(series: ColumnTable): Map<string, string> {
+  const [header, ...lines] = formatSeries(series).split('\n').filter((line) => line !== '');
+  const months = new Map<string, string[]>();
+  for (const line of lines) {
+    const month = line.split('\t', 2)[1].slice(0, 7);
+    if (!months.has(month)) months.set(month, [header]);
+    months.get(month)!.push(line);
+  }
+  return new Map([...months].sort(([a], [b]) => (a < b ? -1 : 1)).map(([month, l]) => [month, l.join('\n') + '\n']));
+}
+
 // Reads a series written by formatSeries, keeping instants and clocks as text.
 export function parseSeries(content: string, file: string): ColumnTable {
   return parseTsv(content, file, COLUMNS, { messages: Number }, { messages: { pattern: /^\d+$/, rule: 'expected a whole number of messages (0 or more): rerun "chatcast aggregate" for that day' } });

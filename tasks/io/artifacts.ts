@@ -1,11 +1,14 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ColumnTable } from 'arquero';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { ChatcastError } from '../core/errors.js';
 import type { Evaluation } from '../core/evaluation.js';
-import { bytesToValues, forecastDocSchema, modelCardSchema, parseForecastDoc, sha256, valuesToBytes, type ForecastDoc, type ModelCard } from '../core/forecast.js';
+import { forecastDocSchema, modelCardSchema, parseForecastDoc, type ForecastDoc, type ModelCard } from '../core/forecast.js';
 import { emptyLedger, formatLedger, mergeLedgers, type Ledger } from '../core/ledger.js';
 import { PATHS } from '../core/pipeline.js';
+import { emptySeries, formatSeriesMonths, parseSeries } from '../core/series.js';
 import type { Cursor } from '../core/telegram.js';
 import { emptyTrackLedger, formatTrackLedger, mergeTrackLedgers, TRACKERS, type TrackLedger } from '../core/tracking.js';
 import { exists, readText, writeFiles } from './files.js';
@@ -38,42 +41,83 @@ const trackLedgerSchema = z.object({
   ),
 });
 
-// train/: the model card and the training series it names, written together.
-export async function writeModel(ws: Workspace, card: ModelCard, values: Float32Array): Promise<void> {
-  modelCardSchema.parse(card);
-  const bytes = valuesToBytes(values);
-  const broken = valuesRule(bytes, card);
-  if (broken) throw new Error(`train wrote a model that breaks its own rule: ${PATHS.modelValues}: ${broken}`);
-  await writeFiles([
-    { path: ws.path(PATHS.modelValues), data: bytes },
-    { path: ws.path(PATHS.model), data: JSON.stringify(card, null, 2) + '\n' },
-  ]);
+// Where the hourly series was one file before it was split by month; read until `aggregate` rewrites it.
+export const LEGACY_SERIES = 'aggregate/hourly.tsv';
+const MONTH_FILE = /^\d{4}-\d{2}\.tsv$/;
+
+// The hourly series from aggregate/hourly/YYYY-MM.tsv (or a workspace's older aggregate/hourly.tsv);
+// `day` names the day to aggregate when there is none, or undefined to start from an empty series.
+export async function readSeries(ws: Workspace, day: string | undefined): Promise<ColumnTable> {
+  const legacy = ws.path(LEGACY_SERIES);
+  if (await exists(legacy)) return parseSeries(await readText(legacy, 'hourly series'), legacy);
+  const dir = ws.path(PATHS.series);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => MONTH_FILE.test(n)).sort();
+  if (names.length === 0) {
+    if (day === undefined) return emptySeries();
+    throw new ChatcastError('STATE', `Missing hourly series "${dir}" (no YYYY-MM.tsv in it): run "chatcast aggregate --date ${day}" first`);
+  }
+  const tables = await Promise.all(
+    names.map(async (name) => {
+      const file = join(dir, name);
+      const text = await readText(file, 'hourly series');
+      const month = name.slice(0, 7);
+      // A row in another month's file would be dropped or doubled by the next aggregate.
+      text.split('\n').forEach((line, i) => {
+        const day = line.split('\t', 2)[1];
+        if (i > 0 && line !== '' && day !== undefined && day.slice(0, 7) !== month) {
+          throw new ChatcastError('STATE', `Invalid ${file} line ${i + 1}: day "${day}": expected a day of ${month}, the file's month: rerun "chatcast aggregate" for that day`);
+        }
+      });
+      return parseSeries(text, file);
+    }),
+  );
+  return tables[0].concat(...tables.slice(1));
 }
 
+// The text of an hourly series for `backtest`: a file, or a workspace's aggregate/hourly folder whose
+// month files are joined under one header (line numbers in errors count in the joined text).
+export async function readSeriesText(path: string): Promise<string> {
+  const names = await readdir(path).catch(() => undefined); // not a folder: read it as a file (or say it is missing)
+  if (names === undefined) return readText(path, 'hourly series');
+  const months = names.filter((n) => MONTH_FILE.test(n)).sort();
+  if (months.length === 0) throw new ChatcastError('INPUT', `Invalid --series "${path}": a folder must hold a workspace's month files (YYYY-MM.tsv), and this one has none`);
+  const texts = await Promise.all(months.map((n) => readText(join(path, n), 'hourly series')));
+  return texts.map((t, i) => (i === 0 ? t : t.slice(t.indexOf('\n') + 1))).join('');
+}
+
+// Writes the series as one file per month (an unchanged month is not touched, so DVC stores only the
+// day's month again) and retires the single-file series of an older workspace.
+export async function writeSeries(ws: Workspace, series: ColumnTable): Promise<string[]> {
+  const months = formatSeriesMonths(series);
+  const written = await writeFiles([...months].map(([month, data]) => ({ path: ws.path(PATHS.series, `${month}.tsv`), data })));
+  const legacy = ws.path(LEGACY_SERIES);
+  if (await exists(legacy)) {
+    await rm(legacy);
+    written.push(legacy);
+  }
+  return written;
+}
+
+// train/model.json. The model's training data is the hourly series through the card's day; the card
+// holds its sha256, so `forecast` takes it from aggregate/hourly instead of a second copy of history.
+export async function writeModel(ws: Workspace, card: ModelCard): Promise<void> {
+  modelCardSchema.parse(card);
+  await writeFiles([{ path: ws.path(PATHS.model), data: JSON.stringify(card, null, 2) + '\n' }]);
+  await rm(ws.path(OLD_MODEL_VALUES), { force: true });
+}
+
+// The copy of the training series older workspaces kept beside the card.
+const OLD_MODEL_VALUES = 'train/values.bin';
+
 // Loads what `train` wrote and checks it was trained through `day`.
-export async function readModel(ws: Workspace, day: string): Promise<{ card: ModelCard; values: Float32Array }> {
+export async function readModel(ws: Workspace, day: string): Promise<ModelCard> {
   const hint = `rerun "chatcast train --date ${day}"`;
   const text = await readText(ws.path(PATHS.model), 'model card', `run "chatcast train --date ${day}" first`);
   const card = parsed(text, PATHS.model, (raw) => modelCardSchema.parse(raw), hint);
   if (card.trained_through !== day) {
     throw new ChatcastError('STATE', `The model in ${PATHS.model} was trained through ${card.trained_through}, not ${day}: ${hint}`);
   }
-  const bytes = await readFile(ws.path(PATHS.modelValues)).catch((error: NodeJS.ErrnoException) => {
-    throw new ChatcastError('STATE', `${error.code === 'ENOENT' ? 'Missing' : 'Cannot read'} ${PATHS.modelValues}, the training series ${PATHS.model} describes: ${hint}`, { cause: error });
-  });
-  const broken = valuesRule(new Uint8Array(bytes), card);
-  if (broken) throw new ChatcastError('STATE', `Invalid ${PATHS.modelValues}: ${broken}: ${hint}`);
-  return { card, values: bytesToValues(new Uint8Array(bytes)) };
-}
-
-// train/values.bin's rule, for the writer and the reader: one little-endian float32 per hour of the
-// card, with the sha256 the card records. Undefined when the bytes keep it, else what they break.
-function valuesRule(bytes: Uint8Array, card: ModelCard): string | undefined {
-  const expected = `expected ${card.hours * 4} bytes (a little-endian float32 for each of the ${card.hours} hours ${PATHS.model} records)`;
-  if (bytes.byteLength !== card.hours * 4) return `${bytes.byteLength} bytes: ${expected}`;
-  const hash = sha256(bytes);
-  if (hash !== card.sha256) return `sha256 ${hash}: expected ${card.sha256}, the one ${PATHS.model} records`;
-  return undefined;
+  return card;
 }
 
 // forecast/D.json, the forecast FOR day D.

@@ -1,12 +1,12 @@
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, realpath, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { dvc, git } from './dvc.js';
 import { exists, readText, removeTempFiles } from './files.js';
 import { ignoreTempFiles } from './workspace.js';
 import YAML from 'yaml';
 import { readLockStages } from './artifacts.js';
-import { addDefaultRemote, assertRemoteReachable } from './remote.js';
+import { addDefaultRemote, assertRemoteReachable, isUrl } from './remote.js';
 
 type StageOutputs = { outs?: (string | Record<string, unknown>)[]; metrics?: (string | Record<string, unknown>)[] };
 
@@ -15,10 +15,89 @@ async function hasOrigin(dir: string): Promise<boolean> {
 }
 
 // $CHATCAST_DVC_REMOTE overrides the workspace's default remote (in .dvc/config.local, never committed),
-// so a deployment can point the same workspace at its own storage.
+// so a deployment can point the same workspace at its own storage. A config.local that already says so
+// is left alone: `dvc remote add` would write the same settings again, at a second of Python start-up.
 async function useEnvironmentRemote(dir: string): Promise<void> {
   const url = process.env.CHATCAST_DVC_REMOTE;
-  if (url) await addDefaultRemote(dir, 'environment', url, { local: true });
+  if (!url || (await environmentRemoteSet(dir, url))) return;
+  await addDefaultRemote(dir, 'environment', url, { local: true });
+}
+
+// Whether .dvc/config.local holds exactly what addDefaultRemote(dir, 'environment', url, { local: true })
+// writes: core.remote = environment and a remote "environment" with this url and nothing else. Only for a
+// url DVC stores as given (a URL or an absolute folder; addDefaultRemote makes a non-ASCII folder absolute).
+async function environmentRemoteSet(dir: string, url: string): Promise<boolean> {
+  const stored = /^[\x20-\x7e]*$/.test(url) || isUrl(url) ? url : resolve(dir, url);
+  if (!/^\w+:\/\//.test(stored) && !isAbsolute(stored)) return false;
+  const local = await readConfigLevel(join(dir, '.dvc', 'config.local'));
+  const remote = local?.remotes.get('environment');
+  return local?.core.get('remote') === 'environment' && remote?.size === 1 && remote.get('url') === stored;
+}
+
+type ConfigLevel = { core: Map<string, string>; remotes: Map<string, Map<string, string>> };
+
+// One level of DVC's config as DVC 3's configobj reads it (section and key names lowercased,
+// `remote "NAME"` sections by name), or undefined when the file holds anything but plain `[section]` and
+// `key = value` lines and comment lines (quoted or list values, trailing comments, %-interpolation,
+// nested or repeated sections): such a file only DVC reads for sure. A missing file is an empty level.
+async function readConfigLevel(file: string): Promise<ConfigLevel | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? { core: new Map(), remotes: new Map() } : undefined;
+  }
+  if (/[\r\ufeff]/.test(text)) return undefined;
+  const sections = new Map<string, Map<string, string>>();
+  let section: Map<string, string> | undefined;
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    if (line === '' || line.startsWith('#')) continue;
+    const marker = /^\[\s*(?:'([^']+)'|"([^"]+)"|([^'"\s[\]][^[\]]*?))\s*\]$/.exec(line);
+    if (marker) {
+      const name = (marker[1] ?? marker[2] ?? marker[3]).toLowerCase();
+      if (sections.has(name)) return undefined;
+      sections.set(name, (section = new Map()));
+      continue;
+    }
+    const setting = /^([A-Za-z0-9_.-]+)\s*=\s*([^\s'",#%(][^'",#%]*)$/.exec(line);
+    if (!setting || !section || section.has(setting[1].toLowerCase())) return undefined;
+    section.set(setting[1].toLowerCase(), setting[2]);
+  }
+  const level: ConfigLevel = { core: sections.get('core') ?? new Map(), remotes: new Map() };
+  for (const [name, settings] of sections) {
+    const remote = /^\s*remote\s*"(.*)"\s*$/.exec(name);
+    if (!remote) continue;
+    if (level.remotes.has(remote[1])) return undefined;
+    level.remotes.set(remote[1], settings);
+  }
+  return level;
+}
+
+// The workspace's default DVC remote as `dvc config --list` gives it (see defaultRemoteOf), read from
+// .dvc/config and .dvc/config.local without a DVC process; undefined when only DVC can tell: a file
+// readConfigLevel leaves to DVC, a name or URL not set in the workspace (the global or system config may
+// set it), a URL DVC would expand (~) or a scheme it may not take for one.
+async function readDefaultRemote(dir: string): Promise<{ name: string; url: string } | undefined> {
+  const levels = await Promise.all(['config', 'config.local'].map((file) => readConfigLevel(join(dir, '.dvc', file))));
+  if (!(await exists(join(dir, '.dvc', 'config'))) || levels.some((level) => level === undefined)) return undefined;
+  const [repo, local] = levels as ConfigLevel[];
+  const name = local.core.get('remote') ?? repo.core.get('remote');
+  const url = name === undefined ? undefined : (local.remotes.get(name)?.get('url') ?? repo.remotes.get(name)?.get('url'));
+  if (name === undefined || url === undefined || url.startsWith('~')) return undefined;
+  if (/^\w+:\/\//.test(url)) return { name, url };
+  if (url.includes('://')) return undefined;
+  // DVC takes a relative folder from .dvc as its process sees it: symlinks in the workspace path resolved.
+  return { name, url: isAbsolute(url) ? url : resolve(await realpath(dir), '.dvc', url) };
+}
+
+// Applies $CHATCAST_DVC_REMOTE and fails when the default remote is a local folder that is not there, with
+// assertRemoteReachable's error: what a pull and a push do first. A folder that is there needs no DVC
+// process; a missing one, or a config only DVC reads for sure, goes to assertRemoteReachable.
+async function checkRemote(dir: string): Promise<void> {
+  await useEnvironmentRemote(dir);
+  const remote = await readDefaultRemote(dir);
+  const present = remote !== undefined && (isUrl(remote.url) || (await stat(remote.url).then(() => true, (error: NodeJS.ErrnoException) => error.code !== 'ENOENT')));
+  if (!present) await assertRemoteReachable(dir);
 }
 
 // The days pushed from this workspace (its day tags), oldest first: the newest is the line between the
@@ -65,8 +144,7 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
   const removed = await removeTempFiles(dir);
   if (removed.length > 0) log.warn({ step: 'pull', removed: removed.length, first: removed[0] }, `removed ${removed.length} half-written file(s) an interrupted run left, e.g. ${removed[0]}`);
   if (await hasOrigin(dir)) await git(dir, ['pull', '--ff-only', '--quiet', 'origin', 'HEAD']);
-  await useEnvironmentRemote(dir);
-  await assertRemoteReachable(dir);
+  await checkRemote(dir);
   const lock = join(dir, 'dvc.lock');
   const locked = (await exists(lock))
     ? Object.keys(readLockStages(await readText(lock, 'DVC lock file')))
@@ -80,19 +158,11 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
   return { pulled: true };
 }
 
-// Sets $CHATCAST_DVC_REMOTE and checks that the remote is there: what a push does first. `chatcast run`
-// starts it while the steps before the push compute, as it takes a DVC process of its own.
-export async function checkRemote(dir: string): Promise<void> {
-  await useEnvironmentRemote(dir);
-  await assertRemoteReachable(dir);
-}
-
 // Records the artifacts in dvc.lock, commits it to git tagged with the day, and pushes the data
-// to the DVC remote. A rerun that changed nothing makes no commit. `remoteChecked`: a checkRemote of
-// this push that the caller started earlier.
-export async function pushState(dir: string, day: string, log: Logger, options: { remoteChecked?: Promise<void> } = {}): Promise<{ commit: string; changed: boolean; stages: string[] }> {
+// to the DVC remote. A rerun that changed nothing makes no commit.
+export async function pushState(dir: string, day: string, log: Logger): Promise<{ commit: string; changed: boolean; stages: string[] }> {
   // A remote that is gone stops the push before anything is committed.
-  await (options.remoteChecked ?? checkRemote(dir));
+  await checkRemote(dir);
   // A push killed mid-way leaves .git/index.lock or a dvc.lock DVC was rewriting (empty, or half its
   // stages): start from the last commit, as pull does; `dvc commit --force` below rewrites every stage.
   await restoreCommitted(dir, log);

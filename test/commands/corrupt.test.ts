@@ -36,7 +36,7 @@ afterAll(() => server?.close());
 // Runs a command on a workspace where `file` holds `bad` (or is deleted when `bad` is undefined):
 // exit 6, stderr names the file and the broken rule, no stack trace, and no file of the workspace changed.
 // The file is put back afterwards.
-async function refusesCorrupt(file: string, bad: string | Buffer | undefined, args: string[], message: RegExp, env: Record<string, string> = {}) {
+async function refusesCorrupt(file: string, bad: string | Buffer | undefined, args: string[], message: RegExp, env: Record<string, string> = {}, named = file) {
   const path = join(ws, file);
   const original = await readFile(path).catch(() => undefined);
   if (bad === undefined) await rm(path);
@@ -49,7 +49,7 @@ async function refusesCorrupt(file: string, bad: string | Buffer | undefined, ar
     const result = await chatcast([...args, '--workspace', ws], env);
     expect(result.exitCode, result.stderr + result.stdout).toBe(6);
     expect(result.stderr).toMatch(message);
-    expect(result.stderr).toContain(file);
+    expect(result.stderr).toContain(named);
     expect(result.stdout).toContain('"level":50'); // also a JSON log line for Airflow
     expect(result.stderr + result.stdout).not.toMatch(/^\s+at /m);
     expect(result.stderr + result.stdout).not.toContain('Unexpected failure');
@@ -62,19 +62,16 @@ async function refusesCorrupt(file: string, bad: string | Buffer | undefined, ar
 }
 
 describe('a corrupt or missing artifact: exit 6 naming the file and the rule, nothing written', () => {
-  it('deleted train/values.bin', async () => {
-    await refusesCorrupt('train/values.bin', undefined, ['forecast', '--date', DAY], /Missing train\/values\.bin, the training series train\/model\.json describes: rerun "chatcast train --date 2024-03-30"/);
+  it('an hour of the training series changed after train', async () => {
+    const text = await readFile(join(ws, 'aggregate', 'hourly', '2024-03.tsv'), 'utf8');
+    const changed = text.replace(/\t(\d+)\n/, (_, n) => `\t${Number(n) + 1}\n`);
+    expect(changed).not.toBe(text);
+    await refusesCorrupt('aggregate/hourly/2024-03.tsv', changed, ['forecast', '--date', DAY], /The hourly series through 2024-03-30 \(\d+ hours in aggregate\/hourly\) is not the one train\/model\.json was trained on \(\d+ hours, sha256 [0-9a-f]{12}…\): rerun "chatcast train --date 2024-03-30"/, {}, 'aggregate/hourly');
   });
 
-  it('truncated train/values.bin', async () => {
-    const bytes = await readFile(join(ws, 'train', 'values.bin'));
-    await refusesCorrupt('train/values.bin', bytes.subarray(0, bytes.length - 6), ['forecast', '--date', DAY], /Invalid train\/values\.bin: \d+ bytes: expected \d+ bytes \(a little-endian float32 for each of the \d+ hours train\/model\.json records\): rerun "chatcast train --date 2024-03-30"/);
-  });
-
-  it('train/values.bin whose bytes are not the ones the card hashed', async () => {
-    const bytes = Buffer.from(await readFile(join(ws, 'train', 'values.bin')));
-    bytes[0] ^= 0xff;
-    await refusesCorrupt('train/values.bin', bytes, ['forecast', '--date', DAY], /Invalid train\/values\.bin: sha256 [0-9a-f]{64}: expected [0-9a-f]{64}, the one train\/model\.json records/);
+  it("a day in another month's file of the hourly series", async () => {
+    const text = await readFile(join(ws, 'aggregate', 'hourly', '2024-03.tsv'), 'utf8');
+    await refusesCorrupt('aggregate/hourly/2024-03.tsv', text + '2024-03-31T22:00:00Z\t2024-04-01\t00:00\t+02:00\t3\n', ['evaluate', '--date', DAY], /Invalid \S+aggregate\/hourly\/2024-03\.tsv line \d+: day "2024-04-01": expected a day of 2024-03, the file's month/);
   });
 
   it('corrupt model card', async () => {

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatcast, FIXTURES, snapshot, tempDir } from '../helpers.js';
+import { readSeriesText } from '../../tasks/io/artifacts.js';
 
 // The checked-in export (14 messages, 13 of them through 2024-03-31), changed per case and written to a
 // temp folder: repeated ids and implausible dates need no fixture files of their own.
@@ -51,7 +52,7 @@ describe('ingest --source export: repeated ids and implausible dates', () => {
     const aggregate = await chatcast(['aggregate', '--date', '2024-03-31', '--workspace', ws]);
     expect(aggregate.exitCode, aggregate.stderr).toBe(0);
     expect(aggregate.stdout).toContain('aggregated 3 days (2024-03-29 … 2024-03-31): 13 messages');
-    const hourly = (await readFile(join(ws, 'aggregate', 'hourly.tsv'), 'utf8')).trim().split('\n').map((line) => line.split('\t'));
+    const hourly = (await readSeriesText(join(ws, 'aggregate', 'hourly'))).trim().split('\n').map((line) => line.split('\t'));
     const count = (start: string) => hourly.find((row) => row[0] === start)?.[4];
     expect(count('2024-03-29T09:00:00Z')).toBe('3'); // 1001, 1002 (three copies), 1003
     expect(count('2024-03-29T23:00:00Z')).toBe('1'); // 1007 (two copies), 00:00 Berlin on the 30th

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatcast, snapshot, tempDir, workspaceWithHistory } from '../helpers.js';
+import { readSeriesText } from '../../tasks/io/artifacts.js';
 
 // The rules for days out of order (README "Decisions"): a day before the newest pushed one is history
 // and is left as pushed; a day far after it is refused without --catch-up; a short gap is filled in.
@@ -69,7 +70,7 @@ describe('days after the newest pushed one', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain('ingested');
     expect(run.stdout).toContain('(2024-03-30 … 2024-04-02, a catch-up)');
-    const days = new Set((await readFile(join(ws, 'aggregate', 'hourly.tsv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split('\t')[1]));
+    const days = new Set((await readSeriesText(join(ws, 'aggregate', 'hourly'))).trim().split('\n').slice(1).map((l) => l.split('\t')[1]));
     for (const day of ['2024-03-30', '2024-03-31', '2024-04-01', '2024-04-02']) expect(days.has(day), day).toBe(true);
     expect(await git('tag', '--list', '2024-04-02')).toBe('2024-04-02');
   }, 120_000);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -8,10 +8,12 @@ import { dayHours } from '../../tasks/core/dates.js';
 import { dvcBinary } from '../../tasks/io/dvc.js';
 import { browserPath } from '../../tasks/io/browser.js';
 import { chatcast, snapshot, tempDir, workspaceWithHistory } from '../helpers.js';
+import { readSeriesText } from '../../tasks/io/artifacts.js';
 
 const DAYS = ['2024-03-29', '2024-03-30', '2024-03-31']; // the last is Berlin's 23-hour spring day
 let root: string;
 let ws: string;
+let dvcCalls: string[]; // the DVC subcommands the last day's run started, in order
 const git = (cwd: string, ...args: string[]) => execa('git', args, { cwd }).then((r) => r.stdout.trim());
 const dvc = (cwd: string, ...args: string[]) => execa(dvcBinary(), args, { cwd, env: { DVC_NO_ANALYTICS: '1' } }).then((r) => r.stdout.trim());
 const json = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
@@ -20,10 +22,15 @@ beforeAll(async () => {
   root = await tempDir();
   // Nine days of history, in-process (the CLI path is covered below), then pushed as one version.
   ws = await workspaceWithHistory(root, 'workspace', '2024-03-20', '2024-03-28');
+  // The last day runs DVC through a wrapper that logs each subcommand.
+  const calls = join(root, 'dvc-calls.log');
+  const logged = join(root, 'dvc-logged');
+  await writeFile(logged, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${calls}'\nexec '${dvcBinary()}' "$@"\n`, { mode: 0o755 });
   for (const day of DAYS) {
-    const run = await chatcast(['run', '--date', day, '--workspace', ws]);
+    const run = await chatcast(['run', '--date', day, '--workspace', ws], day === DAYS.at(-1) ? { CHATCAST_DVC: logged } : {});
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
   }
+  dvcCalls = (await readFile(calls, 'utf8')).trim().split('\n');
 }, 600_000);
 
 describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => {
@@ -38,10 +45,14 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
       }
       expect(await readFile(join(ws, 'report', 'outbox', day, 'caption.txt'), 'utf8')).toContain(`Учебный чат — ${day} (Europe/Berlin)`);
     }
-    const series = (await readFile(join(ws, 'aggregate', 'hourly.tsv'), 'utf8')).trim().split('\n');
+    const series = (await readSeriesText(join(ws, 'aggregate', 'hourly'))).trim().split('\n');
     expect(series).toHaveLength(1 + 11 * 24 + 23);
     expect(await dvc(ws, 'status')).toMatch(/up to date/);
     expect((await git(ws, 'status', '--porcelain'))).toBe('');
+  });
+
+  it('starts five DVC processes a day: pull, then commit and push for each of its two pushes (the remote is checked without DVC)', () => {
+    expect(dvcCalls).toEqual(['pull', 'commit', 'push', 'commit', 'push']);
   });
 
   it('scores each forecast the next day; the first day is a recorded skip', async () => {
@@ -79,6 +90,7 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
         'aggregate->evaluate',
         'aggregate->train',
         'aggregate->render',
+        'aggregate->forecast',
         'train->forecast',
         'forecast->evaluate',
         'forecast->render',
@@ -99,7 +111,8 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
     const ledger = await json(join(ws, 'track', 'ledger.json'));
     expect(Object.keys(ledger.trackers)).toEqual(['local']);
     expect(Object.keys(ledger.trackers.local.days)).toEqual(DAYS);
-    expect(await git(ws, 'ls-files', 'track')).toBe('track/.gitignore\ntrack/history.tsv\ntrack/metrics.json');
+    // The texts that grow by a row a day are versioned by git (small deltas), not stored whole in DVC daily.
+    expect(await git(ws, 'ls-files', 'track', 'evaluate')).toBe('evaluate/history.tsv\nevaluate/metrics.json\ntrack/history.tsv\ntrack/index.html\ntrack/ledger.json\ntrack/metrics.json');
     const metrics = JSON.parse(await dvc(ws, 'metrics', 'show', '--json'));
     expect(metrics[''].data['track/metrics.json'].data).toMatchObject({ day: '2024-03-31', status: 'scored', step: 11 });
     const plots = JSON.parse(await dvc(ws, 'plots', 'show', '--json')).data;
@@ -116,6 +129,11 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
       expect(values.filter((v) => v.day === '2024-03-31' && v.field === ys[0]).map((v) => v.step)).toEqual(['11']);
       expect(JSON.stringify(content)).toContain('"field":"step"');
     }
+    // The hourly series is a folder of month files: DVC plots every hour of every month.
+    const months = Object.keys(plots).filter((id) => id.startsWith('aggregate/hourly/'));
+    expect(months).toEqual(['aggregate/hourly/2024-03.tsv']);
+    const hourly = months.flatMap((id) => (plots[id] as { content: { data: { values: Record<string, string>[] } } }[]).flatMap((p) => p.content.data.values));
+    expect(new Set(hourly.map((v) => v.start)).size).toBe(11 * 24 + 23);
   });
 
   it('the tracked history page renders in headless Chromium with the network off', async () => {

@@ -22,7 +22,8 @@ describe('one verb per step', () => {
     expect(pipeline.stages.evaluate.metrics).toEqual([{ [PATHS.metrics]: { cache: false } }]);
     expect(pipeline.stages.train.deps).toEqual([PATHS.series]);
     expect(pipeline.stages.track.metrics).toEqual([{ [PATHS.trackMetrics]: { cache: false } }]);
-    const plotted = pipeline.plots.flatMap((p: Record<string, { y: Record<string, string[]> }>) => Object.values(p).flatMap((spec) => Object.keys(spec.y)));
+    // A plot names its files under y, or is itself a folder of files (the hourly series' months).
+    const plotted = pipeline.plots.flatMap((p: Record<string, { y: Record<string, string[]> | string }>) => Object.entries(p).flatMap(([id, spec]) => (typeof spec.y === 'string' ? [id] : Object.keys(spec.y))));
     expect(new Set(plotted)).toEqual(new Set([PATHS.trackHistory, PATHS.history, PATHS.series]));
   });
 });

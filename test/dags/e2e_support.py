@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "chatcast:e2e"
 BASE = "node:24-bookworm-slim"
 HISTORY = [f"2024-03-{d}" for d in range(19, 29)]
+ZONE = "Europe/Berlin"
+AIRFLOW = str(ROOT / ".venv-airflow" / "bin" / "airflow")
 
 
 def sh(*args: str, check: bool = True, timeout: float = 1800, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -95,3 +97,29 @@ def cleanup_containers(chat: str) -> None:
     ids = sh("docker", "ps", "-aq", "--filter", f"label=chatcast.chat={chat}", check=False).stdout.split()
     if ids:
         sh("docker", "rm", "-f", *ids, check=False)
+
+
+def airflow_env(root: Path, ws: Path, remote: Path, image: str, start_date: str, chat: str = "e2e") -> dict[str, str]:
+    """A throw-away Airflow (SQLite under root/airflow, this checkout's DAGs) with one chat, `chat`, whose
+    workspace is `ws`; the metadata DB is migrated. The environment to run `airflow` with."""
+    home = root / "airflow"
+    home.mkdir()
+    chats = root / "chats.yaml"
+    chats.write_text(
+        "chats:\n"
+        f"  - id: {chat}\n    timezone: {ZONE}\n    workspace: {ws}\n    remote: {remote}\n"
+        f"    image: {image}\n    start_date: \"{start_date}\"\n    report_chat: \"@{chat}\"\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        "PATH": f"{Path(AIRFLOW).parent}:{os.environ['PATH']}",
+        "TZ": "UTC",
+        "AIRFLOW_HOME": str(home),
+        # SQLite with a busy timeout: the scheduler, the API server and a CLI call write at once.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "CHATCAST_CHATS": str(chats),
+    }
+    sh(AIRFLOW, "db", "migrate", env=env)
+    return env

@@ -10,43 +10,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import DAGS
-from e2e_support import HISTORY, cleanup_containers, free_port, git, make_workspace, png_size, sh
+from e2e_support import AIRFLOW, HISTORY, ZONE, airflow_env, cleanup_containers, free_port, git, make_workspace, png_size, sh
 
 pytestmark = pytest.mark.e2e
 
-ZONE = "Europe/Berlin"
 DAYS = ["2024-03-29", "2024-03-30", "2024-03-31"]  # the last is Berlin's 23-hour spring day
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-
-
-def airflow_env(root: Path, ws: Path, remote: Path, image: str, start_date: str) -> dict[str, str]:
-    home = root / "airflow"
-    home.mkdir()
-    chats = root / "chats.yaml"
-    chats.write_text(
-        "chats:\n"
-        f"  - id: e2e\n    timezone: {ZONE}\n    workspace: {ws}\n    remote: {remote}\n"
-        f"    image: {image}\n    start_date: \"{start_date}\"\n    report_chat: \"@e2e\"\n"
-    )
-    env = {
-        **os.environ,
-        "PATH": f"{Path(AIRFLOW).parent}:{os.environ['PATH']}",
-        "AIRFLOW_HOME": str(home),
-        # SQLite with a busy timeout: the scheduler, the API server and a CLI call write at once.
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "CHATCAST_CHATS": str(chats),
-    }
-    sh(AIRFLOW, "db", "migrate", env=env)
-    return env
 
 
 def dags_test(env: dict, dag_id: str, logical_date: str, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess:

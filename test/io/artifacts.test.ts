@@ -1,7 +1,10 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cursorFile, keepLedger, metricsFile, readCursor, readForecast, readLedger, readLockStages, readMetrics, writeForecast, writeLedger } from '../../tasks/io/artifacts.js';
+import { cursorFile, keepLedger, LEGACY_SERIES, metricsFile, readCursor, readForecast, readLedger, readLockStages, readMetrics, readSeries, readSeriesText, writeForecast, writeLedger, writeSeries } from '../../tasks/io/artifacts.js';
+import { emptySeries, formatSeries, hourlyCounts, upsertDays } from '../../tasks/core/series.js';
+import { daysFrom } from '../../tasks/core/dates.js';
 import { writeFiles } from '../../tasks/io/files.js';
 import type { Evaluation } from '../../tasks/core/evaluation.js';
 import { defaultParams } from '../../tasks/core/params.js';
@@ -125,5 +128,48 @@ describe('dvc.lock', () => {
     expect(readLockStages('')).toEqual({});
     expect(() => readLockStages('stages: [\n', 'dvc.lock of 2024-04-01')).toThrow(/Invalid dvc\.lock of 2024-04-01: not YAML \(.+\): it is DVC's record of the pushed data/);
     expect(() => readLockStages('stages:\n  aggregate:\n    outs: [{md5: x}]\n')).toThrow(/Invalid dvc\.lock: stages\.aggregate\.outs\.0\.path: /);
+  });
+});
+
+describe('the hourly series, one file per month', () => {
+  // Five days around a month's end in Berlin, with one message at the first hour of each day.
+  const days = daysFrom('2024-03-29', '2024-04-02');
+  const series = upsertDays(
+    emptySeries(),
+    days.map((d, i) => hourlyCounts(Array.from({ length: i }, (_, n) => ({ id: n, at: `${d}T08:00:00Z`, sender: '1', kind: 'text', reply_to: null })), d, 'Europe/Berlin')),
+    days,
+  );
+
+  it('splits by the chat day\'s month, joins back to the same series, and rewrites only the changed month', async () => {
+    const ws = await workspace();
+    expect(await readSeries(ws, undefined)).toSatisfy((t: { numRows(): number }) => t.numRows() === 0);
+    await expect(readSeries(ws, '2024-04-02')).rejects.toThrow(/Missing hourly series "\S+aggregate\/hourly" \(no YYYY-MM\.tsv in it\): run "chatcast aggregate --date 2024-04-02" first/);
+    expect((await writeSeries(ws, series)).map((f) => f.slice(ws.dir.length + 1))).toEqual(['aggregate/hourly/2024-03.tsv', 'aggregate/hourly/2024-04.tsv']);
+    expect(await readdir(ws.path('aggregate', 'hourly'))).toEqual(['2024-03.tsv', '2024-04.tsv']);
+    // 00:00 of 1 April in Berlin is 22:00 UTC on 31 March: the hour belongs to April's file.
+    expect((await readFile(ws.path('aggregate', 'hourly', '2024-04.tsv'), 'utf8')).split('\n')[1]).toBe('2024-03-31T22:00:00Z\t2024-04-01\t00:00\t+02:00\t0');
+    expect(formatSeries(await readSeries(ws, '2024-04-02'))).toBe(formatSeries(series));
+    expect(await readSeriesText(ws.path('aggregate', 'hourly'))).toBe(formatSeries(series));
+    const later = upsertDays(series, [hourlyCounts([], '2024-04-03', 'Europe/Berlin')], ['2024-04-03']);
+    expect((await writeSeries(ws, later)).map((f) => f.slice(ws.dir.length + 1))).toEqual(['aggregate/hourly/2024-04.tsv']);
+  });
+
+  it('reads a workspace\'s older single file until the next write moves it into months', async () => {
+    const ws = await workspace();
+    await mkdir(ws.path('aggregate'), { recursive: true });
+    await writeFile(ws.path(LEGACY_SERIES), formatSeries(series));
+    expect(formatSeries(await readSeries(ws, '2024-04-02'))).toBe(formatSeries(series));
+    const written = await writeSeries(ws, await readSeries(ws, '2024-04-02'));
+    expect(written.map((f) => f.slice(ws.dir.length + 1))).toEqual(['aggregate/hourly/2024-03.tsv', 'aggregate/hourly/2024-04.tsv', LEGACY_SERIES]);
+    expect(existsSync(ws.path(LEGACY_SERIES))).toBe(false);
+    expect(formatSeries(await readSeries(ws, '2024-04-02'))).toBe(formatSeries(series));
+  });
+
+  it('refuses a row filed under another month, naming the file, the line and the rule', async () => {
+    const ws = await workspace();
+    await writeSeries(ws, series);
+    const march = ws.path('aggregate', 'hourly', '2024-03.tsv');
+    await writeFile(march, (await readFile(march, 'utf8')) + '2024-04-03T22:00:00Z\t2024-04-04\t00:00\t+02:00\t0\n');
+    await expect(readSeries(ws, '2024-04-02')).rejects.toThrow(/Invalid \S+2024-03\.tsv line 73: day "2024-04-04": expected a day of 2024-03, the file's month/);
   });
 });

@@ -13,7 +13,7 @@ const MAX_ENTITIES_PER_BATCH = 1000;
 const MAX_BATCH_JSON = 900_000; // the server refuses a log-batch body over 1e6 characters
 const RETRY_DELAYS_MS = [500, 1500];
 const DATASET = 'hourly';
-const DATASET_PATH = 'aggregate/hourly.tsv';
+const DATASET_PATH = 'aggregate/hourly';
 
 interface KeyValue {
   key: string;

@@ -136,7 +136,7 @@ async function expectDay(run: ReadbackRun, sent: TrackedDay) {
       name: 'hourly',
       digest: sent.version.series_md5,
       source_type: 'dvc',
-      source: JSON.stringify({ tag: sent.version.tag, path: 'aggregate/hourly.tsv' }),
+      source: JSON.stringify({ tag: sent.version.tag, path: 'aggregate/hourly' }),
       tags: { 'mlflow.data.context': 'training' },
     },
   ]);
