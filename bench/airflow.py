@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "test" / "dags"))
-from e2e_support import AIRFLOW, ZONE, airflow_env, cleanup_containers, ensure_base_image, sh  # noqa: E402
+from e2e_support import AIRFLOW, ZONE, airflow_env, bench_unready, cleanup_containers, ensure_base_image, sh  # noqa: E402
 
 TARGET_S = 12.0
 CHAT = "bench"
@@ -233,11 +233,9 @@ def container_floor(image: str) -> tuple[float, float]:
 
 def main() -> int:
     args = parse_args()
-    if sh("docker", "info", "--format", "{{.ServerVersion}}", check=False, timeout=60).returncode != 0:
-        print("bench:airflow: the Docker engine does not answer (docker info failed): start dockerd", file=sys.stderr)
-        return 2
-    if not Path(AIRFLOW).exists():
-        print(f"bench:airflow: no {AIRFLOW}: run npm run venv:airflow", file=sys.stderr)
+    unready = bench_unready("bench:airflow")
+    if unready:
+        print(unready, file=sys.stderr)
         return 2
     image = args.image or build_image()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on it slows every figure)")

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import YAML from 'yaml';
@@ -19,6 +19,7 @@ import { openWorkspace } from '../dist/io/workspace.js';
 import { ingest } from '../dist/commands/ingest.js';
 import { aggregate } from '../dist/commands/aggregate.js';
 import { addDays, daysFrom, lastEndedDay } from '../dist/core/dates.js';
+import { dayPath } from '../dist/core/pipeline.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -87,18 +88,19 @@ async function snapshot(ws) {
 // to the remote depends on how many days the workspace holds, so the history must hold them all.
 async function fabricate(ws, history, warm) {
   const swap = (text, day) => text.replaceAll(addDays(warm, 1), addDays(day, 1)).replaceAll(warm, day);
-  const forecastText = await readFile(join(ws, 'forecast', `${addDays(warm, 1)}.json`), 'utf8');
-  const charts = Object.fromEntries(await Promise.all(['actual.png', 'forecast.png'].map(async (n) => [n, await readFile(join(ws, 'render', warm, n))])));
-  const outbox = Object.fromEntries(await Promise.all((await readdir(join(ws, 'report', 'outbox', warm))).map(async (n) => [n, await readFile(join(ws, 'report', 'outbox', warm, n))])));
+  const forecastText = await readFile(join(ws, dayPath('forecast', addDays(warm, 1), '.json')), 'utf8');
+  const charts = Object.fromEntries(await Promise.all(['actual.png', 'forecast.png'].map(async (n) => [n, await readFile(join(ws, dayPath('render', warm), n))])));
+  const outbox = Object.fromEntries(await Promise.all((await readdir(join(ws, dayPath('report/outbox', warm)))).map(async (n) => [n, await readFile(join(ws, dayPath('report/outbox', warm), n))])));
   for (const day of history) {
-    const next = join(ws, 'forecast', `${addDays(day, 1)}.json`);
+    const next = join(ws, dayPath('forecast', addDays(day, 1), '.json'));
+    await mkdir(dirname(next), { recursive: true });
     if (!(await stat(next).catch(() => null))) await writeFile(next, swap(forecastText, day));
-    await mkdir(join(ws, 'render', day), { recursive: true });
-    await mkdir(join(ws, 'report', 'outbox', day), { recursive: true });
-    for (const [n, bytes] of Object.entries(charts)) await writeFile(join(ws, 'render', day, n), Buffer.concat([bytes, Buffer.from(day)]));
+    await mkdir(join(ws, dayPath('render', day)), { recursive: true });
+    await mkdir(join(ws, dayPath('report/outbox', day)), { recursive: true });
+    for (const [n, bytes] of Object.entries(charts)) await writeFile(join(ws, dayPath('render', day), n), Buffer.concat([bytes, Buffer.from(day)]));
     for (const [n, bytes] of Object.entries(outbox)) {
       const data = n in charts ? Buffer.concat([charts[n], Buffer.from(day)]) : swap(bytes.toString('utf8'), day);
-      await writeFile(join(ws, 'report', 'outbox', day, n), data);
+      await writeFile(join(ws, dayPath('report/outbox', day), n), data);
     }
   }
   // One row per day in each TSV history (the day first), one entry per day in each ledger.
@@ -176,8 +178,8 @@ try {
           const out = listings.get(`${md5}.dir`) ?? 'unknown';
           lists.set(out, (lists.get(out) ?? 0) + size);
         }
-        else if (path === `ingest/${day}.jsonl`) parts.partition += size;
-        else if (paths.some((p) => p.startsWith(`render/${day}/`))) parts.charts += size;
+        else if (path === dayPath('ingest', day, '.jsonl')) parts.partition += size;
+        else if (paths.some((p) => p.startsWith(`${dayPath('render', day)}/`))) parts.charts += size;
         else {
           parts.other += size;
           const name = path ? path.replace(/\d{4}-\d{2}-\d{2}/g, 'D').replace(/\d{4}-\d{2}\.tsv$/, 'YYYY-MM.tsv') : 'unknown';

@@ -7,7 +7,7 @@ import type { Workspace } from '../io/workspace.js';
 import { partitionDays, partitionPath } from './ingest.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
-// Replaces day D's hours in aggregate/hourly/ (a file per month) with the counts of ingest/D.jsonl, and adds every
+// Replaces day D's hours in aggregate/hourly/ (a file per month) with the counts of ingest/YYYY-MM/D.jsonl, and adds every
 // earlier ingested day the series does not have yet (an export or a catch-up after downtime).
 export async function aggregate(ws: Workspace, day: string, ctx: Context) {
   const zone = ws.params.chat.timezone;

@@ -5,6 +5,7 @@ import { openWorkspace, resolveWorkspaceDir, type Workspace } from '../io/worksp
 import { adoptLease } from '../io/lease.js';
 import { pushedDays } from '../io/versioning.js';
 import { removeTempFiles } from '../io/files.js';
+import { migrateLayout } from '../io/layout.js';
 
 // How far after the last pushed day a step goes without --catch-up: a longer gap is more likely a typo in
 // --date (2062 for 2026) than downtime, and a catch-up that long is worth asking for.
@@ -111,5 +112,6 @@ export async function openStep(args: StepArgs, ctx: Context, options: { step?: s
   // A step starts by removing what an interrupted write left (runs of a workspace never overlap: the lease).
   const removed = await removeTempFiles(ws.dir);
   if (removed.length > 0) ctx.log.warn({ removed: removed.length, first: removed[0] }, `removed ${removed.length} half-written file(s) an interrupted run left, e.g. ${removed[0]}`);
+  await migrateLayout(ws.dir, ctx.log);
   return { ws, day };
 }

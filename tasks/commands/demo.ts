@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { addDays, daysFrom, lastEndedDay, parseZone } from '../core/dates.js';
 import { ChatcastError } from '../core/errors.js';
-import { PATHS } from '../core/pipeline.js';
+import { dayPath, PATHS } from '../core/pipeline.js';
 import { initWorkspace } from '../io/workspace.js';
 import { pushState } from '../io/versioning.js';
 import { progressBar } from '../io/progress.js';
@@ -58,10 +58,10 @@ export async function demo(args: DemoArgs, ctx: Context) {
   const summary = {
     workspace: root,
     remote,
-    charts: ws.path(PATHS.charts, last),
+    charts: ws.path(dayPath(PATHS.charts, last)),
     metrics: ws.path(PATHS.metrics),
     history: ws.path(PATHS.history),
-    outbox: ws.path(PATHS.outbox, last),
+    outbox: ws.path(dayPath(PATHS.outbox, last)),
     tracked: ws.path(PATHS.trackPage),
     scores,
   };

@@ -6,7 +6,7 @@ import { initTf } from '../io/tf.js';
 import type { Workspace } from '../io/workspace.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
-// Forecasts every hour of D+1 (24, or 23/25 on clock-change days) into forecast/D+1.json.
+// Forecasts every hour of D+1 (24, or 23/25 on clock-change days) into forecast/YYYY-MM/D+1.json.
 export async function forecast(ws: Workspace, day: string, ctx: Context) {
   const { backend } = await initTf();
   const card = await readModel(ws, day);
@@ -25,7 +25,7 @@ export async function forecast(ws: Workspace, day: string, ctx: Context) {
 // `chatcast forecast`
 export default defineCommand<StepArgs>({
   name: 'forecast',
-  describe: "Forecast the next day's hours with the trained model into forecast/NEXT_DAY.json",
+  describe: "Forecast the next day's hours with the trained model into forecast/YYYY-MM/NEXT_DAY.json",
   args: STEP_ARGS,
   async run(args, ctx) {
     const { ws, day, history } = await openStep(args, ctx, { step: 'forecast' });

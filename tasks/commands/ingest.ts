@@ -3,7 +3,7 @@ import { addDays, dayBounds, dayOf, daysFrom } from '../core/dates.js';
 import { ChatcastError } from '../core/errors.js';
 import { formatPartition, parsePartition, type Message } from '../core/messages.js';
 import { parseSource } from '../core/sources.js';
-import { PATHS } from '../core/pipeline.js';
+import { dayPath, MONTH_DIR, PATHS } from '../core/pipeline.js';
 import { byDay, fetchThrough, mergePartition, parseChatRef, type Cursor, type History } from '../core/telegram.js';
 import { CURSOR, cursorFile, readCursor } from '../io/artifacts.js';
 import { exists, FileBatch, readText, scratchDir, writeFiles } from '../io/files.js';
@@ -15,12 +15,13 @@ import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from 
 
 // Where a day's partition lives.
 export function partitionPath(ws: Workspace, day: string): string {
-  return ws.path(PATHS.ingest, `${day}.jsonl`);
+  return ws.path(dayPath(PATHS.ingest, day, '.jsonl'));
 }
 
 // The days that have a partition, in order.
 export async function partitionDays(ws: Workspace): Promise<string[]> {
-  const names = await readdir(ws.path(PATHS.ingest)).catch(() => [] as string[]);
+  const months = (await readdir(ws.path(PATHS.ingest)).catch(() => [] as string[])).filter((n) => MONTH_DIR.test(n));
+  const names = (await Promise.all(months.map((m) => readdir(ws.path(PATHS.ingest, m)).catch(() => [] as string[])))).flat();
   return names.filter((n) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(n)).map((n) => n.slice(0, 10)).sort();
 }
 
@@ -218,7 +219,7 @@ export async function ingest(ws: Workspace, day: string, ctx: Context, sourceArg
 // `chatcast ingest`
 export default defineCommand<StepArgs & { source?: string }>({
   name: 'ingest',
-  describe: "Fetch the day's messages into ingest/DAY.jsonl (mtproto and export fill every day up to it)",
+  describe: "Fetch the day's messages into ingest/YYYY-MM/DAY.jsonl (mtproto and export fill every day up to it)",
   args: {
     ...STEP_ARGS,
     source: { type: 'string', describe: 'simulate, mtproto, export:FILE or tsv:FILE (default: params.yaml ingest.source)' },

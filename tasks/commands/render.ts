@@ -1,7 +1,7 @@
 import { addDays, dayHours } from '../core/dates.js';
 import { actualFigure, forecastFigure } from '../core/charts.js';
 import { ChatcastError } from '../core/errors.js';
-import { PATHS } from '../core/pipeline.js';
+import { dayPath, PATHS } from '../core/pipeline.js';
 import { dayRows } from '../core/series.js';
 import { renderPngs, type ChartPage } from '../io/browser.js';
 import { writeFiles } from '../io/files.js';
@@ -11,7 +11,7 @@ import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from 
 
 // Where render puts the two charts of a day.
 export function chartPaths(ws: Workspace, day: string) {
-  return { actual: ws.path(PATHS.charts, day, 'actual.png'), forecast: ws.path(PATHS.charts, day, 'forecast.png') };
+  return { actual: ws.path(dayPath(PATHS.charts, day), 'actual.png'), forecast: ws.path(dayPath(PATHS.charts, day), 'forecast.png') };
 }
 
 // Draws D's actual hours beside the forecast made for D, and the forecast for D+1, as PNGs; in the

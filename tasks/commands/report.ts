@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { addDays } from '../core/dates.js';
 import { caption } from '../core/caption.js';
 import { ChatcastError } from '../core/errors.js';
-import { PATHS } from '../core/pipeline.js';
+import { dayPath, PATHS } from '../core/pipeline.js';
 import { writeFiles } from '../io/files.js';
 import type { Workspace } from '../io/workspace.js';
 import { readForecast, readLedger, readMetrics, readTrackLedger, writeLedger } from '../io/artifacts.js';
@@ -12,7 +12,7 @@ import { chosenTrackers } from '../core/params.js';
 import { chartPaths } from './render.js';
 import { defineCommand, openStep, STEP_ARGS, type Context, type StepArgs } from './command.js';
 
-// Writes the channel message for D (caption + two charts) into report/outbox/D/ and, with a bot
+// Writes the channel message for D (caption + two charts) into report/outbox/YYYY-MM/D/ and, with a bot
 // token, posts it once: the ledger records the post as begun before sending and the message ids after,
 // so a rerun posts nothing unless forced, even after a crash between the two (see postOnce).
 export async function report(ws: Workspace, day: string, ctx: Context, options: { force?: boolean; env?: NodeJS.ProcessEnv } = {}) {
@@ -42,7 +42,7 @@ export async function report(ws: Workspace, day: string, ctx: Context, options: 
   });
   // Read before the outbox is written, so a corrupt ledger stops the step with nothing changed.
   const ledger = bot ? await readLedger(ws) : undefined;
-  const dir = ws.path(PATHS.outbox, day);
+  const dir = ws.path(dayPath(PATHS.outbox, day));
   const message = { day, caption: text, photos: ['actual.png', 'forecast.png'] };
   await writeFiles([
     { path: `${dir}/actual.png`, data: actualPng },
@@ -108,7 +108,7 @@ function linkOrder(chosen: readonly TrackerName[]): TrackerName[] {
 // `chatcast report`
 export default defineCommand<StepArgs & { force?: boolean }>({
   name: 'report',
-  describe: "Write the day's channel message to report/outbox/DAY/ and post it with the bot (once)",
+  describe: "Write the day's channel message to report/outbox/YYYY-MM/DAY/ and post it with the bot (once)",
   args: {
     ...STEP_ARGS,
     force: { type: 'boolean', default: false, describe: 'Post again even if the ledger says this day was posted' },

@@ -3,7 +3,7 @@ import { addDays } from '../core/dates.js';
 import { ChatcastError, isChatcastError } from '../core/errors.js';
 import { parseHistory } from '../core/evaluation.js';
 import { chosenTrackers } from '../core/params.js';
-import { PATHS } from '../core/pipeline.js';
+import { dayPath, PATHS } from '../core/pipeline.js';
 import { dayRows } from '../core/series.js';
 import type { ColumnTable } from 'arquero';
 import { daysToTrack, trackedDay, type HistoryRow, type TrackedDay, type Tracker, type TrackerName } from '../core/tracking.js';
@@ -37,11 +37,11 @@ async function loadDay(ws: Workspace, env: NodeJS.ProcessEnv, day: string, rows:
   const row = rows.get(day);
   if (!row) return `${PATHS.history} has no row for ${day}`;
   const next = await readForecast(ws, addDays(day, 1));
-  if (!next) return `no forecast was made on ${day} (${PATHS.forecasts}/${addDays(day, 1)}.json)`;
+  if (!next) return `no forecast was made on ${day} (${dayPath(PATHS.forecasts, addDays(day, 1), '.json')})`;
   const files = [
-    { name: 'actual.png', path: ws.path(PATHS.charts, day, 'actual.png'), contentType: 'image/png' },
-    { name: 'forecast.png', path: ws.path(PATHS.charts, day, 'forecast.png'), contentType: 'image/png' },
-    { name: `forecast-${next.day}.json`, path: ws.path(PATHS.forecasts, `${next.day}.json`), contentType: 'application/json' },
+    { name: 'actual.png', path: ws.path(dayPath(PATHS.charts, day), 'actual.png'), contentType: 'image/png' },
+    { name: 'forecast.png', path: ws.path(dayPath(PATHS.charts, day), 'forecast.png'), contentType: 'image/png' },
+    { name: `forecast-${next.day}.json`, path: ws.path(dayPath(PATHS.forecasts, next.day, '.json')), contentType: 'application/json' },
   ];
   for (const f of files) if (!(await exists(f.path))) return `"${f.path}" is missing`;
   return trackedDay({

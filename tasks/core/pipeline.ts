@@ -23,3 +23,22 @@ export const PATHS = {
   trackMetrics: 'track/metrics.json',
   trackPage: 'track/index.html',
 } as const;
+
+// The folders that gain a file (or folder) per chat day, kept in a subfolder per month so that each month
+// is its own DVC output: a day then stores only its month's file list again, not one that grows with the
+// history. Keyed by the stage that writes them; `files` are the stage's other outputs (when they exist).
+export const MONTHLY = {
+  ingest: { folder: PATHS.ingest, files: ['ingest/cursor.json'] },
+  forecast: { folder: PATHS.forecasts, files: [] },
+  render: { folder: PATHS.charts, files: [] },
+  report: { folder: PATHS.outbox, files: [PATHS.ledger] },
+} as const satisfies Record<string, { folder: string; files: readonly string[] }>;
+
+// The name of a month's subfolder (YYYY-MM) and of an entry a day owns in it (YYYY-MM-DD, with its extension).
+export const MONTH_DIR = /^\d{4}-\d{2}$/;
+export const DAY_ENTRY = /^(\d{4}-\d{2})-\d{2}(\.[a-z]+)?$/;
+
+// Where day D's entry of a monthly folder lives: FOLDER/YYYY-MM/D plus its extension ('' for a folder).
+export function dayPath(folder: string, day: string, ext = ''): string {
+  return `${folder}/${day.slice(0, 7)}/${day}${ext}`;
+}

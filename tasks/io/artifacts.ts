@@ -7,7 +7,7 @@ import { ChatcastError } from '../core/errors.js';
 import type { Evaluation } from '../core/evaluation.js';
 import { forecastDocSchema, modelCardSchema, parseForecastDoc, type ForecastDoc, type ModelCard } from '../core/forecast.js';
 import { emptyLedger, formatLedger, mergeLedgers, type Ledger } from '../core/ledger.js';
-import { PATHS } from '../core/pipeline.js';
+import { dayPath, PATHS } from '../core/pipeline.js';
 import { emptySeries, formatSeriesMonths, parseSeries } from '../core/series.js';
 import type { Cursor } from '../core/telegram.js';
 import { emptyTrackLedger, formatTrackLedger, mergeTrackLedgers, TRACKERS, type TrackLedger } from '../core/tracking.js';
@@ -120,19 +120,19 @@ export async function readModel(ws: Workspace, day: string): Promise<ModelCard> 
   return card;
 }
 
-// forecast/D.json, the forecast FOR day D.
+// forecast/YYYY-MM/D.json, the forecast FOR day D.
 export async function writeForecast(ws: Workspace, doc: ForecastDoc): Promise<string> {
   forecastDocSchema.parse(doc);
-  const file = ws.path(PATHS.forecasts, `${doc.day}.json`);
+  const file = ws.path(dayPath(PATHS.forecasts, doc.day, '.json'));
   await writeFiles([{ path: file, data: JSON.stringify(doc, null, 2) + '\n' }]);
   return file;
 }
 
 // The forecast made for `day`, or undefined when none was made.
 export async function readForecast(ws: Workspace, day: string): Promise<ForecastDoc | undefined> {
-  const file = ws.path(PATHS.forecasts, `${day}.json`);
+  const file = ws.path(dayPath(PATHS.forecasts, day, '.json'));
   if (!(await exists(file))) return undefined;
-  return parsed(await readText(file, 'forecast'), `${PATHS.forecasts}/${day}.json`, (raw) => (typeof raw === 'object' && raw !== null ? parseForecastDoc(raw) : forecastDocSchema.parse(raw)), `rerun "chatcast forecast" for the day before ${day}`);
+  return parsed(await readText(file, 'forecast'), dayPath(PATHS.forecasts, day, '.json'), (raw) => (typeof raw === 'object' && raw !== null ? parseForecastDoc(raw) : forecastDocSchema.parse(raw)), `rerun "chatcast forecast" for the day before ${day}`);
 }
 
 // track/ledger.json: what each tracker holds of each day (empty before the first `track`).

@@ -6,6 +6,7 @@ import { exists, readText, removeTempFiles } from './files.js';
 import { ignoreTempFiles } from './workspace.js';
 import YAML from 'yaml';
 import { readLockStages } from './artifacts.js';
+import { declareMonths, installCheckoutHook, migrateLayout, removeUnpushedMonths } from './layout.js';
 import { addDefaultRemote, assertRemoteReachable, isUrl } from './remote.js';
 
 type StageOutputs = { outs?: (string | Record<string, unknown>)[]; metrics?: (string | Record<string, unknown>)[] };
@@ -146,14 +147,16 @@ export async function pullState(dir: string, log: Logger): Promise<{ pulled: boo
   if (await hasOrigin(dir)) await git(dir, ['pull', '--ff-only', '--quiet', 'origin', 'HEAD']);
   await checkRemote(dir);
   const lock = join(dir, 'dvc.lock');
-  const locked = (await exists(lock))
-    ? Object.keys(readLockStages(await readText(lock, 'DVC lock file')))
-    : [];
+  const lockStages = (await exists(lock)) ? readLockStages(await readText(lock, 'DVC lock file')) : {};
+  const locked = Object.keys(lockStages);
   if (locked.length === 0) {
     log.info({ step: 'pull' }, 'nothing to pull yet: no day has been pushed from this workspace');
     return { pulled: false };
   }
   await dvc(dir, ['pull', '--force', ...locked]);
+  await removeUnpushedMonths(dir, lockStages, log);
+  await migrateLayout(dir, log);
+  await declareMonths(dir);
   log.info({ step: 'pull', stages: locked }, 'workspace matches the last pushed state');
   return { pulled: true };
 }
@@ -169,12 +172,17 @@ export async function pushState(dir: string, day: string, log: Logger): Promise<
   // No half-written file may be versioned: drop leftovers, and make sure git and DVC ignore them.
   await removeTempFiles(dir);
   await ignoreTempFiles(dir);
-  // Commit the stages whose outputs all exist (after the demo's history only ingest and aggregate do).
+  // Each month folder of ingest, forecast, render and report/outbox is its own output (see MONTHLY).
+  await migrateLayout(dir, log);
+  await declareMonths(dir);
+  await installCheckoutHook(dir, log);
+  // Commit the stages that have outputs and all of them exist (after the demo's history only ingest and
+  // aggregate do).
   const pipeline = YAML.parse(await readText(join(dir, 'dvc.yaml'), 'pipeline')) as { stages: Record<string, StageOutputs> };
   const stages: string[] = [];
   for (const [name, stage] of Object.entries(pipeline.stages)) {
     const paths = [...(stage.outs ?? []), ...(stage.metrics ?? [])].map((o) => (typeof o === 'string' ? o : Object.keys(o)[0]));
-    if ((await Promise.all(paths.map((p) => exists(join(dir, p))))).every(Boolean)) stages.push(name);
+    if (paths.length > 0 && (await Promise.all(paths.map((p) => exists(join(dir, p))))).every(Boolean)) stages.push(name);
   }
   // --no-relink: by default DVC deletes each output it has cached and copies it back from the cache, so
   // a kill in between loses the workspace's file, and the rerun would commit the stage without it.

@@ -7,6 +7,7 @@ import { exists, readText, TEMP_IGNORE, writeFiles } from './files.js';
 import { dvc, git } from './dvc.js';
 import { PACKAGE_ROOT } from './package.js';
 import { addDefaultRemote, isUrl } from './remote.js';
+import { installCheckoutHook } from './layout.js';
 
 // An opened workspace: its folder and its validated params.yaml.
 export interface Workspace {
@@ -130,6 +131,7 @@ async function populate(dir: string, options: InitOptions) {
     { path: join(dir, '.gitignore'), data: `# The lease of the run in progress (see chatcast pull); DVC adds its outputs below.\n/.chatcast/\n# Half-written files of an interrupted step: never versioned, removed by the next step.\n${TEMP_IGNORE}\n` },
   ]);
   await ignoreTempFiles(dir);
+  await installCheckoutHook(dir);
   await git(dir, ['add', '--all']);
   await git(dir, ['commit', '--quiet', '-m', 'chatcast workspace']);
   // The remote folder last, so a failed init leaves none behind. Only init makes it (see assertRemoteReachable).

@@ -10,6 +10,7 @@ import { train } from '../../tasks/commands/train.js';
 import { forecast } from '../../tasks/commands/forecast.js';
 import { chatcast, CLI, FIXTURES, quietContext, snapshot, tempDir, workspaceWithHistory } from '../helpers.js';
 import { startBotApiServer, type BotApiServer } from '../support/bot-api-server.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 const DAY = '2024-03-30';
 const TOKEN = '123456789:AAF-test-token-for-the-local-bot-api';
@@ -79,8 +80,8 @@ describe('a corrupt or missing artifact: exit 6 naming the file and the rule, no
   });
 
   it('corrupt forecast JSON (cut short)', async () => {
-    const text = await readFile(join(ws, 'forecast', '2024-03-31.json'), 'utf8');
-    await refusesCorrupt('forecast/2024-03-31.json', text.slice(0, 200), ['report', '--date', DAY], /Invalid forecast\/2024-03-31\.json: not JSON \(.+\): rerun "chatcast forecast" for the day before 2024-03-31/);
+    const text = await readFile(join(ws, dayPath('forecast', '2024-03-31', '.json')), 'utf8');
+    await refusesCorrupt('forecast/2024-03/2024-03-31.json', text.slice(0, 200), ['report', '--date', DAY], /Invalid forecast\/2024-03\/2024-03-31\.json: not JSON \(.+\): rerun "chatcast forecast" for the day before 2024-03-31/);
   });
 
   it('corrupt metrics', async () => {
@@ -120,10 +121,10 @@ describe('a corrupt or missing artifact: exit 6 naming the file and the rule, no
   });
 
   it('a `null` line in a partition', async () => {
-    const text = await readFile(join(ws, 'ingest', `${DAY}.jsonl`), 'utf8');
+    const text = await readFile(join(ws, dayPath('ingest', DAY, '.jsonl')), 'utf8');
     const lines = text.split('\n');
     lines.splice(2, 0, 'null');
-    await refusesCorrupt(`ingest/${DAY}.jsonl`, lines.join('\n'), ['aggregate', '--date', DAY], /Invalid \S+ingest\/2024-03-30\.jsonl line 3: \(root\): .*: expected one message per line, a JSON object \{"id", "at", "sender", "kind", "reply_to"\[, "text"\]\}: restore it with "chatcast pull"/);
+    await refusesCorrupt(`ingest/2024-03/${DAY}.jsonl`, lines.join('\n'), ['aggregate', '--date', DAY], /Invalid \S+ingest\/2024-03\/2024-03-30\.jsonl line 3: \(root\): .*: expected one message per line, a JSON object \{"id", "at", "sender", "kind", "reply_to"\[, "text"\]\}: restore it with "chatcast pull"/);
   });
 });
 
@@ -147,7 +148,7 @@ async function killingProxy(target: string, victim: () => ResultPromise | undefi
 
 describe('report: a post the process did not live to record', () => {
   it('is recorded as begun, so the retry refuses to post blind (exit 6); --force posts, once', async () => {
-    const charts = join(ws, 'render', DAY);
+    const charts = join(ws, dayPath('render', DAY));
     await mkdir(charts, { recursive: true });
     await writeFile(join(charts, 'actual.png'), 'png of the actual hours');
     await writeFile(join(charts, 'forecast.png'), 'png of the forecast hours');

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatcast, FIXTURES, snapshot, tempDir } from '../helpers.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 let root: string;
 let ws: string;
@@ -88,7 +89,7 @@ describe('bad input: a clear message, a non-zero exit, nothing written', () => {
   });
 
   it('a step whose input is missing names the step to run first', async () => {
-    await failsCleanly(['aggregate', '--date', '2024-03-01', '--workspace', ws], 6, `Missing ingest partition "${join(ws, 'ingest', '2024-03-01.jsonl')}": run "chatcast ingest --date 2024-03-01" first`);
+    await failsCleanly(['aggregate', '--date', '2024-03-01', '--workspace', ws], 6, `Missing ingest partition "${join(ws, dayPath('ingest', '2024-03-01', '.jsonl'))}": run "chatcast ingest --date 2024-03-01" first`);
     await failsCleanly(['forecast', '--date', '2024-03-01', '--workspace', ws], 6, 'run "chatcast train --date 2024-03-01" first');
   });
 

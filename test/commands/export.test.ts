@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatcast, FIXTURES, snapshot, tempDir } from '../helpers.js';
 import { readSeriesText } from '../../tasks/io/artifacts.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 // The checked-in export (14 messages, 13 of them through 2024-03-31), changed per case and written to a
 // temp folder: repeated ids and implausible dates need no fixture files of their own.
@@ -45,7 +46,7 @@ describe('ingest --source export: repeated ids and implausible dates', () => {
     const ingest = await chatcast(['ingest', '--date', '2024-03-31', '--workspace', ws, '--source', `export:${file}`]);
     expect(ingest.exitCode, ingest.stderr).toBe(0);
     expect(ingest.stdout).toContain('ingested 13 messages from the export into 3 days (2024-03-29 … 2024-03-31)');
-    const day = (await readFile(join(ws, 'ingest', '2024-03-29.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const day = (await readFile(join(ws, dayPath('ingest', '2024-03-29', '.jsonl')), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
     expect(day.map((m) => m.id)).toEqual([1001, 1002, 1003, 1004, 1005, 1006]);
     expect(day[1].text).toBe('Всем привет! (исправлено)');
 

@@ -10,6 +10,7 @@ import { tsvIndexPath } from '../../tasks/io/sources.js';
 import { openWorkspace } from '../../tasks/io/workspace.js';
 import { chatcast, quietContext, snapshot, tempDir } from '../helpers.js';
 import { tempFiles } from '../support/kill.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 // Issue 12: `ingest --source export:FILE` spills to disk instead of holding the export, and `tsv:FILE`
 // reads one day through an index. The partitions must be what the old code wrote, byte for byte, and
@@ -24,8 +25,9 @@ async function workspace(root: string, source = 'mtproto') {
 }
 
 async function partitions(dir: string): Promise<Record<string, string>> {
-  const names = (await readdir(join(dir, 'ingest'))).filter((n) => n.endsWith('.jsonl')).sort();
-  return Object.fromEntries(await Promise.all(names.map(async (n) => [n.slice(0, 10), await readFile(join(dir, 'ingest', n), 'utf8')] as const)));
+  const months = (await readdir(join(dir, 'ingest'))).filter((n) => /^\d{4}-\d{2}$/.test(n));
+  const names = (await Promise.all(months.map(async (m) => (await readdir(join(dir, 'ingest', m))).map((n) => join(m, n))))).flat().filter((n) => n.endsWith('.jsonl')).sort();
+  return Object.fromEntries(await Promise.all(names.map(async (n) => [n.slice(8, 18), await readFile(join(dir, 'ingest', n), 'utf8')] as const)));
 }
 
 const start = Date.parse('2024-03-25T00:00:00Z') / 1000;
@@ -41,8 +43,8 @@ describe('ingest at scale: the same partitions, nothing left behind', () => {
       { id: 40, at: new Date((start + 40 * 1800) * 1000).toISOString().replace('.000Z', 'Z'), sender: '0', kind: 'photo', reply_to: null },
       { id: 99_999, at: '2024-03-26T12:00:00Z', sender: '7', kind: 'text', reply_to: null },
     ];
-    await mkdir(join(dir, 'ingest'), { recursive: true });
-    await writeFile(join(dir, 'ingest', '2024-03-26.jsonl'), formatPartition(stored));
+    await mkdir(join(dir, 'ingest', '2024-03'), { recursive: true });
+    await writeFile(join(dir, dayPath('ingest', '2024-03-26', '.jsonl')), formatPartition(stored));
     const messages = Array.from({ length: 600 }, (_, i) => item(i + 1, start + (i + 1) * 1800));
     messages.push({ ...item(300, start + 300 * 1800), text: 'edited', edited_unixtime: String(start + 10 ** 6) }, item(70_000, start + 3600), { ...item(2, start + 2 * 1800) });
     const file = join(root, 'result.json');
@@ -112,7 +114,7 @@ describe('ingest at scale: the same partitions, nothing left behind', () => {
       expect(run.exitCode, run.stderr).toBe(0);
       const { startMs, endMs } = dayBounds(day, ZONE);
       const want = formatPartition(all.filter((m) => Date.parse(m.at) >= startMs && Date.parse(m.at) < endMs));
-      expect(await readFile(join(dir, 'ingest', `${day}.jsonl`), 'utf8')).toBe(want);
+      expect(await readFile(join(dir, dayPath('ingest', day, '.jsonl')), 'utf8')).toBe(want);
       indexTimes.push((await stat(index)).mtimeMs);
     }
     // Built by the first day's run, read (not rebuilt) by the later ones.
@@ -120,7 +122,7 @@ describe('ingest at scale: the same partitions, nothing left behind', () => {
     await writeFile(file, `${content}2024-03-29 10:00:00+00:00\t9\tновое\n`);
     const run = await chatcast(['ingest', '--workspace', dir, '--date', '2024-03-29', '--source', `tsv:${file}`]);
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(await readFile(join(dir, 'ingest', '2024-03-29.jsonl'), 'utf8')).toContain('"sender":"9"');
+    expect(await readFile(join(dir, dayPath('ingest', '2024-03-29', '.jsonl')), 'utf8')).toContain('"sender":"9"');
     expect(JSON.parse(await readFile(index, 'utf8')).size).toBe((await stat(file)).size);
     expect(await tempFiles(dir)).toEqual([]);
   });

@@ -9,6 +9,7 @@ import { aggregate } from '../../tasks/commands/aggregate.js';
 import { openWorkspace, type Workspace } from '../../tasks/io/workspace.js';
 import { chatcast, FIXTURES, quietContext, snapshot, tempDir } from '../helpers.js';
 import { scriptedHistory } from '../support/history.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 const zone = 'Europe/Berlin';
 // Messages every 37 minutes from March 28 to April 3 (UTC), ids growing by 2: pages of 25 cut days anywhere.
@@ -32,7 +33,7 @@ async function workspace(extra: string): Promise<Workspace> {
 }
 
 async function partition(ws: Workspace, day: string): Promise<Message[]> {
-  return parsePartition(await readFile(ws.path('ingest', `${day}.jsonl`), 'utf8'), day);
+  return parsePartition(await readFile(ws.path(dayPath('ingest', day, '.jsonl')), 'utf8'), day);
 }
 
 const inBerlinDay = (day: string) => (m: Message) => {
@@ -53,7 +54,8 @@ describe('ingest --source mtproto (through the History interface, with scripted 
     expect(result.days).toEqual(['2024-03-29', '2024-03-30']);
     expect(await partition(ws, '2024-03-29')).toEqual(ALL.filter(inBerlinDay('2024-03-29')));
     expect(await partition(ws, '2024-03-30')).toEqual(ALL.filter(inBerlinDay('2024-03-30')));
-    expect((await readdir(ws.path('ingest'))).sort()).toEqual(['2024-03-29.jsonl', '2024-03-30.jsonl', 'cursor.json']);
+    expect((await readdir(ws.path('ingest'))).sort()).toEqual(['2024-03', 'cursor.json']);
+    expect((await readdir(ws.path('ingest', '2024-03'))).sort()).toEqual(['2024-03-29.jsonl', '2024-03-30.jsonl']);
     const cursor = JSON.parse(await readFile(ws.path('ingest', 'cursor.json'), 'utf8'));
     expect(cursor).toEqual({ chat_id: '-1001234567890', chat_title: 'Учебный чат', last_id: ALL.filter(inBerlinDay('2024-03-30')).at(-1)!.id, last_day: '2024-03-30' });
   });

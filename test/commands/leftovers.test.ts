@@ -13,7 +13,7 @@ describe('half-written files of an interrupted run', () => {
     const ws = join(await tempDir(), 'ws');
     expect((await chatcast(['init', '--workspace', ws])).exitCode).toBe(0);
     expect((await chatcast(['ingest', '--date', '2024-03-01', '--workspace', ws])).exitCode).toBe(0);
-    const leftovers = [join(ws, 'ingest', '.2024-03-02.jsonl.0123456789ab.tmp'), join(ws, 'aggregate', '.hourly.tsv.a1b2c3d4e5f6.tmp')];
+    const leftovers = [join(ws, 'ingest', '2024-03', '.2024-03-02.jsonl.0123456789ab.tmp'), join(ws, 'aggregate', '.hourly.tsv.a1b2c3d4e5f6.tmp')];
     await execa('mkdir', ['-p', join(ws, 'aggregate')]);
     for (const file of leftovers) await writeFile(file, 'half a file');
     // git and DVC would not version them even now
@@ -31,6 +31,7 @@ describe('half-written files of an interrupted run', () => {
     expect(existsSync(leftovers[0])).toBe(false);
     expect((await execa('git', ['ls-files'], { cwd: ws })).stdout).not.toContain('.tmp');
     const lock = YAML.parse(await readFile(join(ws, 'dvc.lock'), 'utf8'));
+    expect(lock.stages.ingest.outs.map((o: { path: string }) => o.path)).toEqual(['ingest/2024-03']);
     const ingestDir = lock.stages.ingest.outs[0].md5 as string;
     const listing = await readFile(join(ws, '.dvc', 'cache', 'files', 'md5', ingestDir.slice(0, 2), ingestDir.slice(2)), 'utf8');
     expect(JSON.parse(listing).map((e: { relpath: string }) => e.relpath)).toEqual(['2024-03-01.jsonl']);

@@ -16,6 +16,7 @@ import { dvcBinary } from '../../tasks/io/dvc.js';
 import { execa } from 'execa';
 import { chatcast, quietContext, snapshot, tempDir } from '../helpers.js';
 import { startBotApiServer, type BotApiServer } from '../support/bot-api-server.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 const TOKEN = '123456789:AAF-test-token-for-the-local-bot-api';
 const DAY = '2024-03-30';
@@ -75,16 +76,16 @@ describe('report through the Bot API (a local server speaking its protocol)', ()
       const png = PNG.sync.read(photo.bytes);
       expect([png.width, png.height]).toEqual([1200, 600]);
     }
-    expect(album.photos[0].bytes.equals(await readFile(join(ws, 'render', DAY, 'actual.png')))).toBe(true);
+    expect(album.photos[0].bytes.equals(await readFile(join(ws, dayPath('render', DAY), 'actual.png')))).toBe(true);
     const caption = album.caption!;
     expect(caption).toContain(`Учебный чат — ${DAY} (Europe/Berlin)`);
     expect(caption).toMatch(/Вчера: \d+ сообщени[еяй], прогноз был \d+\./);
     expect(caption).toMatch(/Ошибка: MAE \d+\.\d\d против \d+\.\d\d у прогноза «как вчера»/);
     expect(caption).toMatch(/Сегодня \(2024-03-31\): ожидается (\d+–)?\d+ сообщени[еяй]( \(в среднем \d+\))?, пик около \d\d:\d\d\./);
-    const today = JSON.parse(await readFile(join(ws, 'forecast', '2024-03-31.json'), 'utf8'));
+    const today = JSON.parse(await readFile(join(ws, dayPath('forecast', '2024-03-31', '.json')), 'utf8'));
     const [lo, hi] = today.total_range.map((v: number) => Math.round(v));
     expect(caption).toContain(lo === hi ? `ожидается ${lo} ` : `ожидается ${lo}–${hi} `);
-    expect(caption).toBe((await readFile(join(ws, 'report', 'outbox', DAY, 'caption.txt'), 'utf8')).trimEnd());
+    expect(caption).toBe((await readFile(join(ws, dayPath('report/outbox', DAY), 'caption.txt'), 'utf8')).trimEnd());
     const ledger = JSON.parse(await readFile(join(ws, 'report', 'ledger.json'), 'utf8'));
     expect(ledger.days[DAY]).toMatchObject({ chat: '@chatcast_channel', message_ids: [100, 101] });
     expect(run.stdout + run.stderr).not.toContain(TOKEN);

@@ -9,6 +9,7 @@ import { dvcBinary } from '../../tasks/io/dvc.js';
 import { browserPath } from '../../tasks/io/browser.js';
 import { chatcast, snapshot, tempDir, workspaceWithHistory } from '../helpers.js';
 import { readSeriesText } from '../../tasks/io/artifacts.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 const DAYS = ['2024-03-29', '2024-03-30', '2024-03-31']; // the last is Berlin's 23-hour spring day
 let root: string;
@@ -37,13 +38,13 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
   it('leaves every artifact of every day, versioned and tagged', async () => {
     expect((await git(ws, 'tag')).split('\n')).toEqual(['2024-03-28', ...DAYS]);
     for (const day of DAYS) {
-      expect(existsSync(join(ws, 'ingest', `${day}.jsonl`))).toBe(true);
+      expect(existsSync(join(ws, dayPath('ingest', day, '.jsonl')))).toBe(true);
       for (const chart of ['actual.png', 'forecast.png']) {
-        const png = PNG.sync.read(await readFile(join(ws, 'render', day, chart)));
+        const png = PNG.sync.read(await readFile(join(ws, dayPath('render', day), chart)));
         expect([png.width, png.height]).toEqual([1200, 600]);
-        expect((await readFile(join(ws, 'report', 'outbox', day, chart))).equals(await readFile(join(ws, 'render', day, chart)))).toBe(true);
+        expect((await readFile(join(ws, dayPath('report/outbox', day), chart))).equals(await readFile(join(ws, dayPath('render', day), chart)))).toBe(true);
       }
-      expect(await readFile(join(ws, 'report', 'outbox', day, 'caption.txt'), 'utf8')).toContain(`Учебный чат — ${day} (Europe/Berlin)`);
+      expect(await readFile(join(ws, dayPath('report/outbox', day), 'caption.txt'), 'utf8')).toContain(`Учебный чат — ${day} (Europe/Berlin)`);
     }
     const series = (await readSeriesText(join(ws, 'aggregate', 'hourly'))).trim().split('\n');
     expect(series).toHaveLength(1 + 11 * 24 + 23);
@@ -65,7 +66,7 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
   });
 
   it('forecasts every hour of the next chat day: 23 for the spring clock change', async () => {
-    const spring = await json(join(ws, 'forecast', '2024-03-31.json'));
+    const spring = await json(join(ws, dayPath('forecast', '2024-03-31', '.json')));
     expect(spring.made_on).toBe('2024-03-30');
     expect(spring.hours.map((h: { start: string }) => h.start)).toEqual(dayHours('2024-03-31', 'Europe/Berlin').map((h) => h.start));
     for (const h of spring.hours) {
@@ -78,7 +79,7 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
     expect(typeof spring.model.name).toBe('string');
     expect(spring.data.through).toBe('2024-03-30');
     expect(spring.data.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect((await json(join(ws, 'forecast', '2024-04-01.json'))).hours).toHaveLength(24);
+    expect((await json(join(ws, dayPath('forecast', '2024-04-01', '.json')))).hours).toHaveLength(24);
   });
 
   it('describes the pipeline truthfully to DVC', async () => {
@@ -189,7 +190,7 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
     await git(clone, 'checkout', '--quiet', '2024-03-29');
     await dvc(clone, 'pull', '--force');
     expect((await json(join(clone, 'evaluate', 'metrics.json'))).status).toBe('skipped');
-    expect(existsSync(join(clone, 'forecast', '2024-03-31.json'))).toBe(false);
+    expect(existsSync(join(clone, dayPath('forecast', '2024-03-31', '.json')))).toBe(false);
   });
 
   it('git checkout of a day tag plus dvc checkout in the workspace restores that day', async () => {
@@ -198,10 +199,10 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
     await dvc(ws, 'checkout', '--force');
     try {
       expect((await json(join(ws, 'evaluate', 'metrics.json'))).day).toBe('2024-03-30');
-      expect(existsSync(join(ws, 'forecast', '2024-03-31.json'))).toBe(true);
-      expect(existsSync(join(ws, 'forecast', '2024-04-01.json'))).toBe(false);
-      expect(existsSync(join(ws, 'render', '2024-03-31'))).toBe(false);
-      expect(existsSync(join(ws, 'ingest', '2024-03-31.jsonl'))).toBe(false);
+      expect(existsSync(join(ws, dayPath('forecast', '2024-03-31', '.json')))).toBe(true);
+      expect(existsSync(join(ws, dayPath('forecast', '2024-04-01', '.json')))).toBe(false);
+      expect(existsSync(join(ws, dayPath('render', '2024-03-31')))).toBe(false);
+      expect(existsSync(join(ws, dayPath('ingest', '2024-03-31', '.jsonl')))).toBe(false);
     } finally {
       await git(ws, 'checkout', '--quiet', 'main');
       await dvc(ws, 'checkout', '--force');
@@ -214,7 +215,7 @@ describe('several days of `chatcast run` on real DVC, tfjs and Chromium', () => 
     const failed = await chatcast(['run', '--date', '2024-04-01', '--workspace', ws], { CHATCAST_CHROMIUM: join(root, 'no-such-chromium') });
     expect(failed.exitCode, failed.stderr).toBe(7);
     expect(failed.stderr).toContain(`chatcast run: Chromium "${join(root, 'no-such-chromium')}" did not start`);
-    expect(existsSync(join(ws, 'forecast', '2024-04-02.json'))).toBe(true);
+    expect(existsSync(join(ws, dayPath('forecast', '2024-04-02', '.json')))).toBe(true);
     expect(existsSync(join(ws, 'render', '2024-04-01'))).toBe(false);
     expect((await git(ws, 'tag')).split('\n').at(-1)).toBe('2024-03-31');
   });

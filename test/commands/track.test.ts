@@ -7,6 +7,7 @@ import { daysFrom } from '../../tasks/core/dates.js';
 import { chatcast, tempDir, workspaceWithHistory } from '../helpers.js';
 import { readBack, startMlflowServer, type MlflowServer } from '../support/mlflow-server.js';
 import { startClearmlStandin } from '../support/clearml-server.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 // `chatcast run` with MLflow as the tracker, against a real `mlflow server`: several days, a rerun,
 // the server down for two days and back, then MLflow's own Python client reads every day back.
@@ -22,7 +23,7 @@ let env: Record<string, string>;
 const runs: Record<string, { exitCode: number; stdout: string; stderr: string }> = {};
 const git = (cwd: string, ...args: string[]) => execa('git', args, { cwd }).then((r) => r.stdout.trim());
 const json = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
-const caption = (day: string) => readFile(join(ws, 'report', 'outbox', day, 'caption.txt'), 'utf8');
+const caption = (day: string) => readFile(join(ws, dayPath('report/outbox', day), 'caption.txt'), 'utf8');
 
 beforeAll(async () => {
   server = await startMlflowServer();
@@ -47,7 +48,7 @@ describe('chatcast run with MLflow', () => {
       expect(runs[day].exitCode, runs[day].stderr).toBe(7);
       expect(runs[day].stderr).toContain('Could not track mlflow');
       expect(runs[day].stderr).toContain('the next "chatcast track" sends them');
-      expect(existsSync(join(ws, 'report', 'outbox', day, 'caption.txt'))).toBe(true); // the report went out
+      expect(existsSync(join(ws, dayPath('report/outbox', day), 'caption.txt'))).toBe(true); // the report went out
       expect(await caption(day)).not.toContain('Метрики:');
     }
     expect((await git(ws, 'tag')).split('\n')).toEqual(['2024-03-26', ...ALL]);
@@ -73,7 +74,7 @@ describe('chatcast run with MLflow', () => {
       // step = days since the chat's first day (2024-03-18); timestamp = the day's local midnight
       expect(run.history.actual_total).toEqual([{ step: daysFrom('2024-03-18', day).length - 1, timestamp: Date.parse(`${day}T00:00:00+01:00`), value: run.metrics.actual_total }]);
       expect(run.artifacts.sort()).toEqual(['actual.png', 'forecast.png', `forecast-${daysFrom(day, '2024-04-01')[1]}.json`].sort());
-      expect(run.artifact_md5['actual.png']).toBe((await execa('md5sum', [join(ws, 'render', day, 'actual.png')])).stdout.split(' ')[0]);
+      expect(run.artifact_md5['actual.png']).toBe((await execa('md5sum', [join(ws, dayPath('render', day), 'actual.png')])).stdout.split(' ')[0]);
       expect(run.datasets.map((d) => d.name)).toEqual(['hourly']);
     }
     const scored = back.runs.find((r) => r.tags['chatcast.day'] === '2024-03-28')!;

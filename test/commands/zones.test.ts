@@ -13,6 +13,7 @@ import { report } from '../../tasks/commands/report.js';
 import { initWorkspace } from '../../tasks/io/workspace.js';
 import { quietContext, tempDir } from '../helpers.js';
 import { readSeriesText } from '../../tasks/io/artifacts.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 // Zones whose clocks change at midnight, by half an hour, or skip a whole date: the daily steps run
 // through the change and the days after it, and the series holds every real slot exactly once.
@@ -49,7 +50,7 @@ describe('the daily steps through odd clock changes', () => {
     const series = parseSeries(await readSeriesText(ws.path('aggregate', 'hourly')), 'hourly').objects() as { start: string; day: string }[];
     expect(series.map((r) => r.start)).toEqual(days.flatMap((d) => dayHours(d, zone).map((h) => h.start)));
     expect(new Set(series.map((r) => r.start)).size).toBe(series.length);
-    const messages = (await Promise.all(days.map((d) => readFile(ws.path('ingest', `${d}.jsonl`), 'utf8')))).join('').split('\n').filter(Boolean).length;
+    const messages = (await Promise.all(days.map((d) => readFile(ws.path(dayPath('ingest', d, '.jsonl')), 'utf8')))).join('').split('\n').filter(Boolean).length;
     const counted = (parseSeries(await readSeriesText(ws.path('aggregate', 'hourly')), 'h').objects() as { messages: number }[]).reduce((s, r) => s + r.messages, 0);
     expect(counted).toBe(messages); // every message in exactly one slot
   });

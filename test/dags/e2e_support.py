@@ -43,6 +43,15 @@ def require_docker() -> None:
         pytest.skip(reason)
 
 
+def bench_unready(bench: str) -> str | None:
+    """Why a benchmark on Docker and Airflow cannot start here (what to do about it), or None."""
+    if sh("docker", "info", "--format", "{{.ServerVersion}}", check=False, timeout=60).returncode != 0:
+        return f"{bench}: the Docker engine does not answer (docker info failed): start dockerd"
+    if not Path(AIRFLOW).exists():
+        return f"{bench}: no {AIRFLOW}: run npm run venv:airflow"
+    return None
+
+
 def ensure_base_image() -> None:
     """The Dockerfile's FROM: pulled when a registry answers, else the local stand-in."""
     if sh("docker", "image", "inspect", BASE, check=False).returncode != 0:

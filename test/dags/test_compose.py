@@ -203,8 +203,8 @@ def test_a_run_triggered_through_the_api_runs_every_step_in_the_chatcast_image_a
     assert git(stack.ws, "tag").split() == [HISTORY[-1], DAY]
     assert git(stack.ws, "status", "--porcelain") == ""
     for chart in ("actual.png", "forecast.png"):
-        assert png_size(stack.ws / "render" / DAY / chart) == (1200, 600)
-    assert json.loads((stack.ws / "forecast" / "2024-03-30.json").read_text())["made_on"] == DAY
+        assert png_size(stack.ws / "render" / DAY[:7] / DAY / chart) == (1200, 600)
+    assert json.loads((stack.ws / "forecast" / "2024-03" / "2024-03-30.json").read_text())["made_on"] == DAY
     ledger = json.loads((stack.ws / "track" / "ledger.json").read_text())
     run = ledger["trackers"]["mlflow"]["days"][DAY]
     found = httpx.get(f"{stack.mlflow}/api/2.0/mlflow/runs/get", params={"run_id": run["id"]}, timeout=30).json()["run"]
@@ -223,7 +223,7 @@ def test_the_report_dag_reports_the_day_the_daily_dag_pushed(stack, daily):
     run_id = stack.trigger(REPORT, DAY)
     assert stack.wait(REPORT, run_id) == "success", stack.tasks(REPORT, run_id)
     assert stack.tasks(REPORT, run_id)["wait_for_daily"][0] == "success"
-    caption = (stack.ws / "report" / "outbox" / DAY / "caption.txt").read_text()
+    caption = (stack.ws / "report" / "outbox" / DAY[:7] / DAY / "caption.txt").read_text()
     assert caption.startswith(f"📊 Учебный чат — {DAY} (Europe/Berlin)")
     assert f"report for {DAY}" in stack.log(REPORT, run_id, "report")
     assert stack.tasks(REPORT, run_id)["track"] == ("success", 1)

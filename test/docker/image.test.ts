@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daysFrom } from '../../tasks/core/dates.js';
 import { ROOT, tempDir } from '../helpers.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 // The Docker image, built from this checkout's Dockerfile and driven as a user would with `docker run`.
 // Skipped with the reason when there is no Docker engine to talk to.
@@ -105,9 +106,9 @@ describe.skipIf(noDocker)(`the Docker image${noDocker ? ` (skipped: ${noDocker})
 
   it('runs a day of the pipeline on a mounted workspace: Chromium charts, a tfjs backend, DVC + git versions', async () => {
     for (const chart of ['actual.png', 'forecast.png']) {
-      const png = PNG.sync.read(await readFile(join(ws, 'render', DAY, chart)));
+      const png = PNG.sync.read(await readFile(join(ws, dayPath('render', DAY), chart)));
       expect([png.width, png.height]).toEqual([1200, 600]);
-      expect(existsSync(join(ws, 'report', 'outbox', DAY, chart))).toBe(true);
+      expect(existsSync(join(ws, dayPath('report/outbox', DAY), chart))).toBe(true);
     }
     expect(runLog).toMatch(/"step":"train".*"backend":"(wasm|tensorflow)"/);
     expect(runLog).toMatch(/"step":"forecast".*"backend":"(wasm|tensorflow)"/);

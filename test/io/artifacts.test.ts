@@ -11,6 +11,7 @@ import { defaultParams } from '../../tasks/core/params.js';
 import type { ForecastDoc } from '../../tasks/core/forecast.js';
 import type { Workspace } from '../../tasks/io/workspace.js';
 import { tempDir } from '../helpers.js';
+import { dayPath } from '../../tasks/core/pipeline.js';
 
 async function workspace(): Promise<Workspace> {
   const dir = await tempDir();
@@ -44,8 +45,8 @@ describe('forecast files', () => {
     const ws = await workspace();
     const { model: _model, levels: _levels, total_range: _range, hours, ...rest } = doc;
     const legacy = { ...rest, params: { model: 'knn_direct', k: 91, window: 72, transform: 'log1p', band: [0.1, 0.8] }, hours: hours.map(({ point: _p, p0: _p0, quantiles: _q, ...h }) => h) };
-    await mkdir(ws.path('forecast'), { recursive: true });
-    await writeFile(ws.path('forecast', '2024-04-01.json'), JSON.stringify(legacy));
+    await mkdir(ws.path('forecast', '2024-04'), { recursive: true });
+    await writeFile(ws.path(dayPath('forecast', '2024-04-01', '.json')), JSON.stringify(legacy));
     const read = (await readForecast(ws, '2024-04-01'))!;
     expect(read.hours[0]).toMatchObject({ point: 1, median: 1, mean: 2, p0: null, quantiles: [] });
     expect(read.total_range).toBeNull();
@@ -54,16 +55,16 @@ describe('forecast files', () => {
 
   it('that break the schema are refused with the field and the step to rerun', async () => {
     const ws = await workspace();
-    await mkdir(ws.path('forecast'), { recursive: true });
-    await writeFile(ws.path('forecast', '2024-04-01.json'), JSON.stringify({ ...doc, hours: [{ ...doc.hours[0], mean: 'many' }] }));
-    await expect(readForecast(ws, '2024-04-01')).rejects.toThrow(/Invalid forecast\/2024-04-01\.json: hours\.0\.mean: .*: rerun "chatcast forecast" for the day before 2024-04-01/);
+    await mkdir(ws.path('forecast', '2024-04'), { recursive: true });
+    await writeFile(ws.path(dayPath('forecast', '2024-04-01', '.json')), JSON.stringify({ ...doc, hours: [{ ...doc.hours[0], mean: 'many' }] }));
+    await expect(readForecast(ws, '2024-04-01')).rejects.toThrow(/Invalid forecast\/2024-04\/2024-04-01\.json: hours\.0\.mean: .*: rerun "chatcast forecast" for the day before 2024-04-01/);
   });
 
   it('that are not an object are refused with the rule, not a TypeError', async () => {
     const ws = await workspace();
-    await mkdir(ws.path('forecast'), { recursive: true });
-    await writeFile(ws.path('forecast', '2024-04-01.json'), 'null');
-    await expect(readForecast(ws, '2024-04-01')).rejects.toThrow(/Invalid forecast\/2024-04-01\.json: \(root\): .*object/);
+    await mkdir(ws.path('forecast', '2024-04'), { recursive: true });
+    await writeFile(ws.path(dayPath('forecast', '2024-04-01', '.json')), 'null');
+    await expect(readForecast(ws, '2024-04-01')).rejects.toThrow(/Invalid forecast\/2024-04\/2024-04-01\.json: \(root\): .*object/);
   });
 });
 

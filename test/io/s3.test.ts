@@ -105,7 +105,7 @@ describe('an S3 DVC remote (moto server)', () => {
     const outs = Object.values(lock.stages)
       .flatMap((s) => (s.outs ?? []).map((o) => o.path))
       .filter((out) => !inGit.some((f) => f === out || f.startsWith(`${out}/`)));
-    expect(outs).toEqual(expect.arrayContaining(['ingest', 'aggregate', 'train', 'forecast', 'render']));
+    expect([...new Set(outs.map((o) => o.split('/')[0]))]).toEqual(expect.arrayContaining(['ingest', 'aggregate', 'train', 'forecast', 'render']));
     const before = await snapshot(ws);
     await rm(cache, { recursive: true, force: true });
     for (const out of outs) await rm(join(ws, out), { recursive: true, force: true });
